@@ -1,0 +1,79 @@
+"""Every benchmark, one command (`make bench`): figures with the machine and the date.
+
+Writes bench/results/latest.json. Sizes: FAIRDUE_BENCH_LOANS (default 1,000,000 loans, as
+the foundation issue asks; set it lower for a quick look).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def machine() -> dict[str, object]:
+    mem_kib = 0
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    cpu = platform.processor()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem_kib / 1024 / 1024, 1),
+            "python": platform.python_version(), "system": platform.platform()}
+
+
+def phase(*args: str) -> dict[str, object]:
+    out = subprocess.run([sys.executable, str(HERE / "ledger_phase.py"), *args],
+                         check=True, capture_output=True, text=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    loans = int(os.environ.get("FAIRDUE_BENCH_LOANS", "1000000"))
+    sys.path.insert(0, str(HERE))
+    from bench_compliance_replay import run as replay_run
+    from bench_generate import run as generate_run
+
+    results: dict[str, object] = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
+                                  "machine": machine(), "loans": loans, "results": []}
+    figures: list[object] = results["results"]  # type: ignore[assignment]
+    with tempfile.TemporaryDirectory(prefix="fairdue-bench-") as tmp:
+        data = Path(tmp) / "portfolio"
+        started = time.perf_counter()
+        figures.append(generate_run(loans=loans, seed=42, out=data))
+        print(json.dumps(figures[-1]), flush=True)
+        url = f"sqlite:///{tmp}/bench.db"
+        figures.append(phase("import", url, str(data)))
+        print(json.dumps(figures[-1]), flush=True)
+        # The portfolio stands at 2026-06-30: the first run ages every arrear at once,
+        # the next is an ordinary day.
+        figures.append(phase("run-day", url, "2026-07-01"))
+        print(json.dumps(figures[-1]), flush=True)
+        figures.append(phase("run-day", url, "2026-07-02"))
+        print(json.dumps(figures[-1]), flush=True)
+        results["total_seconds"] = round(time.perf_counter() - started, 1)
+    figures.append(replay_run())
+    print(json.dumps(figures[-1]), flush=True)
+    target = HERE / "results" / "latest.json"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""The relational schema, as SQLAlchemy Core tables.
+
+Portable between SQLite (the embedded default) and PostgreSQL (production): money is a
+BIGINT count of minor units, rates are exact decimal strings, times are UTC, and there
+are no PostgreSQL-only types. Alembic migrations in `migrations/` create exactly this.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+ID = String(40)
+
+borrowers = Table(
+    "borrowers",
+    metadata,
+    Column("borrower_id", ID, primary_key=True),
+    # Names, id number, phones, emails, addresses, coordinates and push token, as one
+    # AES-GCM sealed JSON document: nothing personal is readable from the file alone.
+    Column("pii", LargeBinary, nullable=False),
+    # Keyed hash of the primary phone number, so a borrower can be found by phone
+    # (sign-in, inbound calls) without storing the number in clear.
+    Column("phone_index", String(64), nullable=True, index=True),
+    Column("city", String(64), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("has_email", Boolean, nullable=False),
+    Column("has_app", Boolean, nullable=False),
+    # Spreads borrowers over the daily run's partitions; ranges of it are partitions.
+    Column("shard", Integer, nullable=False),
+    Column("row_hash", String(64), nullable=False),
+)
+
+# Kept apart from everything a rule reads: only fairness monitoring may join this table.
+fairness_attributes = Table(
+    "fairness_attributes",
+    metadata,
+    Column("borrower_id", ID, ForeignKey("borrowers.borrower_id"), primary_key=True),
+    Column("gender", String(16)),
+    Column("birth_date", Date),
+    Column("occupation", String(64)),
+    Column("ethnicity", String(32)),
+)
+
+loans = Table(
+    "loans",
+    metadata,
+    Column("loan_id", ID, primary_key=True),
+    Column("borrower_id", ID, ForeignKey("borrowers.borrower_id"), nullable=False, index=True),
+    Column("shard", Integer, nullable=False),
+    Column("product", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("principal_minor", BigInteger, nullable=False),
+    Column("annual_rate", String(24), nullable=False),
+    Column("disbursed_on", Date, nullable=False),
+    Column("penalty_daily_rate", String(24), nullable=False),
+    Column("allocation_order", String(64), nullable=False),
+    Column("row_hash", String(64), nullable=False),
+    # The ledger's running state, derived from installments and payments.
+    Column("next_unpaid_due_on", Date, nullable=True),
+    Column("accrued_through", Date, nullable=True),
+    Column("credit_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("dpd", Integer, nullable=False, server_default=text("0")),
+    Column("bucket", String(16), nullable=False, server_default=text("'M0'")),
+    Column("amount_due_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("outstanding_minor", BigInteger, nullable=False, server_default=text("0")),
+)
+# The daily run reads only loans with something past due: a range scan on this index.
+Index("ix_loans_due_shard", loans.c.next_unpaid_due_on, loans.c.shard)
+
+installments = Table(
+    "installments",
+    metadata,
+    Column("loan_id", ID, ForeignKey("loans.loan_id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("due_on", Date, nullable=False),
+    Column("principal_minor", BigInteger, nullable=False),
+    Column("interest_minor", BigInteger, nullable=False),
+    Column("fee_minor", BigInteger, nullable=False),
+    Column("penalty_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("principal_paid_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("interest_paid_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("fee_paid_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("penalty_paid_minor", BigInteger, nullable=False, server_default=text("0")),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("payment_id", ID, primary_key=True),
+    Column("loan_id", ID, ForeignKey("loans.loan_id"), nullable=False, index=True),
+    Column("paid_at", DateTime(timezone=True), nullable=False),
+    Column("paid_on", Date, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("row_hash", String(64), nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("borrower_id", ID, ForeignKey("borrowers.borrower_id"), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("opened_on", Date, nullable=False),
+    Column("closed_on", Date, nullable=True),
+    Column("dpd", Integer, nullable=False),
+    Column("bucket", String(16), nullable=False),
+    Column("amount_due_minor", BigInteger, nullable=False),
+    Column("overdue_loans", Integer, nullable=False),
+)
+# At most one open case per borrower, enforced by the database as well as the domain.
+Index(
+    "uq_cases_open_borrower",
+    cases.c.borrower_id,
+    unique=True,
+    sqlite_where=cases.c.status == "open",
+    postgresql_where=cases.c.status == "open",
+)
+Index("ix_cases_status_bucket", cases.c.status, cases.c.bucket)
+
+loan_bucket_history = Table(
+    "loan_bucket_history",
+    metadata,
+    Column("move_id", Integer, primary_key=True, autoincrement=True),
+    Column("loan_id", ID, ForeignKey("loans.loan_id"), nullable=False, index=True),
+    Column("moved_on", Date, nullable=False),
+    Column("from_bucket", String(16), nullable=False),
+    Column("to_bucket", String(16), nullable=False),
+    Column("dpd", Integer, nullable=False),
+)
+Index("ix_loan_bucket_history_moved_on", loan_bucket_history.c.moved_on)
+
+domain_events = Table(
+    "domain_events",
+    metadata,
+    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("subject", String(64), nullable=False, index=True),
+    Column("occurred_on", Date, nullable=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("payload", Text, nullable=False),
+)
+
+daily_runs = Table(
+    "daily_runs",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("partitions", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+daily_run_partitions = Table(
+    "daily_run_partitions",
+    metadata,
+    Column("business_date", Date, ForeignKey("daily_runs.business_date"), primary_key=True),
+    Column("partition_no", Integer, primary_key=True),
+    Column("shard_from", Integer, nullable=False),
+    Column("shard_to", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("loans_touched", Integer, nullable=False, server_default=text("0")),
+    Column("cases_opened", Integer, nullable=False, server_default=text("0")),
+    Column("cases_cured", Integer, nullable=False, server_default=text("0")),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("hash"),
+)
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    Column("batch_id", Integer, primary_key=True, autoincrement=True),
+    Column("file_name", String(255), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("rows_read", Integer, nullable=False, server_default=text("0")),
+    Column("rows_added", Integer, nullable=False, server_default=text("0")),
+    Column("rows_unchanged", Integer, nullable=False, server_default=text("0")),
+    Column("rows_rejected", Integer, nullable=False, server_default=text("0")),
+)

@@ -1,0 +1,90 @@
+"""Commands for operators: audit verification, borrower look-up, and the demo."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from fairdue.cli.main import DbOption, app, audit_app, borrower_app, console, err, opened
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None) -> None:
+    """Check the audit log's hash chain; report the first altered or missing entry."""
+    from fairdue.adapters.audit import verify_audit
+
+    with opened(db) as application, application.engine.connect() as conn:
+        result = verify_audit(conn)
+    if result.ok:
+        console.print(f"audit log intact: {result.entries_checked} entries verified")
+        return
+    err.print(f"[bold red]audit log broken[/] at entry {result.first_bad_seq}: {result.problem}")
+    raise typer.Exit(1)
+
+
+@borrower_app.command("show")
+def borrower_show(
+    borrower_id: Annotated[str, typer.Argument()],
+    unmask: Annotated[bool, typer.Option("--unmask", help="Show personal data in clear (audited)")] = False,
+    role: Annotated[str | None, typer.Option("--role", help="Your role, for --unmask")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why, for --unmask")] = None,
+    actor: Annotated[str, typer.Option("--actor", help="Who is reading")] = "cli",
+    db: DbOption = None,
+) -> None:
+    """Show a borrower, masked unless --unmask (with a role and a reason, audited)."""
+    from fairdue.services.borrowers import show_borrower
+
+    with opened(db) as application:
+        record = show_borrower(application, borrower_id, unmask=unmask, actor=actor, role=role,
+                               reason=reason)
+    console.print_json(json.dumps(record, ensure_ascii=False))
+
+
+@app.command()
+def demo(
+    folder: Annotated[str, typer.Option("--dir", help="The demo's own folder (replaced)")] = "fairdue-demo",
+    loans: Annotated[int, typer.Option("--loans", min=100)] = 20_000,
+    days: Annotated[int, typer.Option("--days", min=1, max=365)] = 60,
+    seed: Annotated[int, typer.Option("--seed")] = 2026,
+) -> None:
+    """Generate a portfolio, import it, live through N days of daily runs and payments."""
+    from pathlib import Path
+
+    from rich.table import Table
+
+    from fairdue.bootstrap import build_app
+    from fairdue.cli.main import progress_bar, settings_for
+    from fairdue.portfolio.generate import DEFAULT_AS_OF
+    from fairdue.services.demo import prepare, run_demo
+
+    root = Path(folder)
+    prepare(root)
+    db = f"sqlite:///{root / 'fairdue.db'}"
+    application = build_app(settings_for(db), check_schema=False)
+    try:
+        with progress_bar() as bar:
+            tasks: dict[str, object] = {}
+
+            def tick(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+            summary = run_demo(application, root, loans=loans, days=days, seed=seed,
+                               end=DEFAULT_AS_OF, progress=tick)
+    finally:
+        application.close()
+    table = Table("bucket", "open cases", "amount due (CNY)", title=f"open cases on {summary.end}")
+    for bucket, count, amount in summary.open_by_bucket:
+        table.add_row(bucket, str(count), amount)
+    console.print(table)
+    console.print(
+        f"{summary.loans} loans lived from {summary.start} to {summary.end}: "
+        f"{summary.cases_opened} cases opened, {summary.cases_cured} cured "
+        f"({summary.payments_posted} payments posted during the run)"
+    )
+    if summary.rejected_rows:
+        err.print(f"{summary.rejected_rows} rows were rejected on import; see `fairdue import`")
+    console.print(f"explore it: fairdue export cases --db {db}")

@@ -1,0 +1,112 @@
+"""Typed settings, read once at start-up from the environment or a settings file.
+
+Names are the contract in docs/interfaces: FAIRDUE_DATABASE_URL, FAIRDUE_PROFILE, ...
+A settings file (YAML, named by FAIRDUE_CONFIG) gives the same keys in lower case without
+the prefix; the environment wins over the file, and a command-line flag over both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from fairdue.domain.delinquency import DEFAULT_BUCKETS, BucketTable
+from fairdue.domain.ledger import DEFAULT_ALLOCATION_ORDER, parse_allocation_order
+from fairdue.errors import ConfigurationError, InvalidInput
+
+DEFAULT_DATABASE_URL = "sqlite:///fairdue.db"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    profile: str = "cn"
+    policy: str | None = None
+    sms_url: str = "file://./outbox"
+    email_url: str = "file://./outbox"
+    push_url: str = "file://./outbox"
+    key_file: str | None = Field(
+        default=None,
+        description="PII and signing keys; default: beside the SQLite file, else ./fairdue.key",
+    )
+    lender_timezone: str = "Asia/Shanghai"
+    currency: str = "CNY"
+    grace_days: int = Field(default=0, ge=0, le=60)
+    buckets: str = DEFAULT_BUCKETS.describe()
+    allocation_order: str = ",".join(c.value for c in DEFAULT_ALLOCATION_ORDER)
+    run_partitions: int = Field(default=8, ge=1, le=256)
+
+    @field_validator("lender_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as Asia/Shanghai") from None
+        return value
+
+    @field_validator("buckets")
+    @classmethod
+    def _buckets(cls, value: str) -> str:
+        BucketTable.parse(value)
+        return value
+
+    @field_validator("allocation_order")
+    @classmethod
+    def _order(cls, value: str) -> str:
+        parse_allocation_order(value)
+        return value
+
+    @property
+    def bucket_table(self) -> BucketTable:
+        return BucketTable.parse(self.buckets)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.lender_timezone)
+
+    def resolved_key_file(self) -> Path:
+        """Where the key file lives when none is configured: beside the embedded database."""
+        if self.key_file:
+            return Path(self.key_file)
+        if self.database_url.startswith("sqlite:///"):
+            db_path = Path(self.database_url.removeprefix("sqlite:///"))
+            return db_path.with_suffix(".key")
+        return Path("fairdue.key")
+
+
+def load_settings(environ: dict[str, str], **overrides: Any) -> Settings:
+    """Settings from a settings file (FAIRDUE_CONFIG), the environment, then overrides."""
+    file_values: dict[str, Any] = {}
+    config = environ.get("FAIRDUE_CONFIG")
+    if config:
+        path = Path(config)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read settings file {path}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigurationError(f"settings file {path} is not valid YAML: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigurationError(f"settings file {path} must be a mapping of names to values")
+        file_values = {str(k).lower().removeprefix("fairdue_"): v for k, v in loaded.items()}
+    env_values = {
+        key.removeprefix("FAIRDUE_").lower(): value
+        for key, value in environ.items()
+        if key.startswith("FAIRDUE_") and key != "FAIRDUE_CONFIG"
+    }
+    values = {**file_values, **env_values, **{k: v for k, v in overrides.items() if v is not None}}
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None
+    except InvalidInput as exc:
+        raise ConfigurationError(f"invalid settings: {exc}") from None
