@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from alembic import command
@@ -23,6 +25,9 @@ from fairdue.adapters.db.migrate import (
 )
 from fairdue.adapters.db.tables import borrowers, cases, metadata
 from fairdue.errors import ConfigurationError, DatabaseBehind
+
+if TYPE_CHECKING:
+    from conftest import PostgresStatus
 
 
 @pytest.fixture
@@ -261,3 +266,18 @@ def test_make_engine_rejects_two_different_schemas() -> None:
 )
 def test_redact_hides_passwords(url: str, shown: str) -> None:
     assert redact(url) == shown
+
+
+@pytest.mark.postgres
+def test_upgrade_creates_a_missing_postgresql_schema(postgres_status: PostgresStatus) -> None:
+    base = postgres_status.require()
+    schema = f"fd_{uuid.uuid4().hex}"
+    eng = make_engine(base, schema=schema)
+    try:
+        assert current_revision(eng) is None
+        assert upgrade(eng) == (None, head_revision())
+        assert _differences(eng) == []
+    finally:
+        with eng.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        eng.dispose()

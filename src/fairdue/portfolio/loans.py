@@ -61,7 +61,7 @@ _BEHAVIOUR_CUM = list(accumulate(BEHAVIOUR_WEIGHTS))
 
 
 _FEN_TEXT: dict[int, str] = {}
-_FEN_MEMO_LIMIT = 500_000  # amounts below 5,000 yuan repeat endlessly; remember their text
+_FEN_MEMO_LIMIT = 100_000  # amounts below 1,000 yuan repeat endlessly; remember their text
 
 
 def fen(amount: int) -> str:
@@ -107,12 +107,11 @@ def schedule(principal: int, term: int, rate_bp: int, fee: int) -> list[tuple[in
 
 @dataclass(frozen=True, slots=True)
 class _Schedule:
-    """A loan's installments in fen, with the text the files need formatted once."""
+    """A loan's installments in fen before fees, with their text formatted once."""
 
-    rows: list[tuple[int, int, int]]
-    texts: tuple[str, ...]  # "principal,interest,fee\n" per installment
-    totals: tuple[int, ...]
-    total_texts: tuple[str, ...]
+    parts: tuple[int, ...]  # principal per installment
+    texts: tuple[str, ...]  # "principal,interest," per installment
+    totals: tuple[int, ...]  # principal + interest per installment
 
 
 class LoanFactory:
@@ -132,7 +131,7 @@ class LoanFactory:
         self._as_of = as_of.toordinal()
         self._iso: dict[int, str] = {}
         self._dues: dict[int, tuple[tuple[int, ...], tuple[str, ...]]] = {}
-        self._schedules: dict[tuple[int, int, int, int], _Schedule] = {}
+        self._schedules: dict[tuple[int, int, int], _Schedule] = {}
         self._clock: dict[int, str] = {}
         self._loans_out = loans_out
         self._installments_out = installments_out
@@ -156,26 +155,22 @@ class LoanFactory:
             dues = self._dues[disbursed] = (days, tuple(self.iso(d) for d in days))
         return dues
 
-    def _schedule(self, yuan: int, term: int, rate: int, fee: int) -> _Schedule:
-        """The schedule with its amounts preformatted, cached for the round cash amounts.
+    def _schedule(self, yuan: int, term: int, rate: int) -> _Schedule:
+        """The schedule before fees with its amounts preformatted, cached for round amounts.
 
-        Cash loans come in a few hundred round principals, so their schedules repeat and
-        the cache stays small; shop-priced consumer loans rarely repeat and are not kept.
+        Cash loans come in a few hundred round principals, so with terms and rates there
+        are some 7,000 distinct schedules and the cache stays a few MB; shop-priced
+        consumer loans rarely repeat and are not kept.
         """
-        key = (yuan, term, rate, fee)
+        key = (yuan, term, rate)
         found = self._schedules.get(key)
         if found is not None:
             return found
-        rows = schedule(yuan * 100, term, rate, fee)
-        base = rows[-1][0]
-        parts = {base: fen(base), base + 1: fen(base + 1)}
-        fee_text = fen(fee)
-        totals = tuple(p + i + f for p, i, f in rows)
+        rows = schedule(yuan * 100, term, rate, 0)
         made = _Schedule(
-            rows=rows,
-            texts=tuple(f"{parts[p]},{fen(i)},{fee_text}\n" for p, i, _ in rows),
-            totals=totals,
-            total_texts=tuple(fen(t) for t in totals),
+            parts=tuple(p for p, _, _ in rows),
+            texts=tuple(f"{fen(p)},{fen(i)}," for p, i, _ in rows),
+            totals=tuple(p + i for p, i, _ in rows),
         )
         if yuan % 100 == 0:
             self._schedules[key] = made
@@ -236,10 +231,11 @@ class LoanFactory:
             f"{loan_id},{borrower_id},{product}_{term}m,CNY,{yuan}.00,0.{rate:04d},"
             f"{self.iso(disbursed)},{PENALTY_DAILY_RATE}\n"
         )
-        plan = self._schedule(yuan, term, rate, fee)
+        plan = self._schedule(yuan, term, rate)
         texts = plan.texts
+        fee_text = fen(fee)
         self._installments_out.write("".join([
-            f"{loan_id},{k + 1},{day_texts[k]},{texts[k]}" for k in range(term)
+            f"{loan_id},{k + 1},{day_texts[k]},{texts[k]}{fee_text}\n" for k in range(term)
         ]))
         self.installments += term
         as_of = self._as_of
@@ -250,12 +246,12 @@ class LoanFactory:
         number = self.payments
         iso = self.iso
         clock = self._time_of_day
-        total_texts = plan.total_texts
-        totals = plan.totals
-        for day, k, amount, chan in self._payments(behaviour, channel, plan, days, due_now):
+        totals = tuple(t + fee for t in plan.totals) if fee else plan.totals
+        for day, amount, chan in self._payments(behaviour, channel, plan.parts, totals, days,
+                                                due_now):
             number += 1
-            text = total_texts[k] if k >= 0 and amount == totals[k] else fen(amount)
-            lines.append(f"P{number:010d},{loan_id},{iso(day)}{clock(chan)},{text},{chan}\n")
+            lines.append(f"P{number:010d},{loan_id},{iso(day)}{clock(chan)},{fen(amount)},"
+                         f"{chan}\n")
         self.payments = number
         self._payments_out.write("".join(lines))
 
@@ -272,25 +268,25 @@ class LoanFactory:
         """A late payment is made by hand: an auto-debit that would have worked was on time."""
         return self._pick(_MANUAL_CHANNELS) if channel == "auto_debit" else channel
 
-    def _payments(self, behaviour: str, channel: str, plan: _Schedule, dues: tuple[int, ...],
-                  due_now: list[int]) -> list[tuple[int, int, int, str]]:
-        """(day, installment index or -1, amount in fen, channel) per payment, in date order.
+    def _payments(self, behaviour: str, channel: str, parts: tuple[int, ...],
+                  totals: tuple[int, ...], dues: tuple[int, ...],
+                  due_now: list[int]) -> list[tuple[int, int, str]]:
+        """(day, amount in fen, channel) per payment, in date order.
 
+        `parts` and `totals` are each installment's principal and full amount owed.
         Only installments due on or before the as-of day are paid, and no payment is dated
-        after it; the index lets the caller reuse the installment's preformatted total.
+        after it.
         """
         rand = self._rand
         between = self._between
         on_time = self._on_time
         as_of = self._as_of
-        totals = plan.totals
-        out: list[tuple[int, int, int, str]] = []
+        out: list[tuple[int, int, str]] = []
         if behaviour == ON_TIME:
             for k in due_now:
                 day, chan = on_time(dues[k], channel)
-                out.append((day, k, totals[k], chan))
+                out.append((day, totals[k], chan))
             return out
-        rows = plan.rows
         if behaviour == STOPPED:
             # First-payment default is common, so a third stop before paying anything.
             stop = 0 if rand() < 0.3 else between(0, len(due_now))
@@ -304,19 +300,19 @@ class LoanFactory:
             for k in due_now:
                 if k < first_missed:
                     day, chan = on_time(dues[k], channel)
-                    out.append((day, k, totals[k], chan))
+                    out.append((day, totals[k], chan))
                 elif dues[k] <= catch_up:
                     lump += totals[k]
                     if with_penalty:
-                        lump += penalty(rows[k][0], catch_up - dues[k])
+                        lump += penalty(parts[k], catch_up - dues[k])
                 else:  # due after the catch-up day, which is then on or before as_of
                     if lump:
-                        out.append((catch_up, -1, lump, self._late_channel(channel)))
+                        out.append((catch_up, lump, self._late_channel(channel)))
                         lump = 0
                     day, chan = on_time(dues[k], channel)
-                    out.append((max(day, catch_up), k, totals[k], chan))
+                    out.append((max(day, catch_up), totals[k], chan))
             if lump and catch_up <= as_of:
-                out.append((catch_up, -1, lump, self._late_channel(channel)))
+                out.append((catch_up, lump, self._late_channel(channel)))
             return out
         for k in due_now:
             due = dues[k]
@@ -325,13 +321,13 @@ class LoanFactory:
                 if due + days <= as_of:
                     amount = totals[k]
                     if rand() < 0.6:
-                        amount += penalty(rows[k][0], days)
-                    out.append((due + days, k, amount, self._late_channel(channel)))
+                        amount += penalty(parts[k], days)
+                    out.append((due + days, amount, self._late_channel(channel)))
                 continue
             if behaviour == PARTIAL:
                 day = min(due + between(0, 3), as_of)
                 share = max(100, totals[k] * between(30, 80) // 100 // 100 * 100)
-                out.append((day, k, share, self._late_channel(channel)))
+                out.append((day, share, self._late_channel(channel)))
                 continue
             day, chan = on_time(due, channel)
             amount = totals[k]
@@ -340,5 +336,5 @@ class LoanFactory:
                     amount = (amount // 1000 + 1) * 1000  # rounded up to the next 10 yuan
                 else:
                     amount += between(1, 2000)
-            out.append((day, k, amount, chan))
+            out.append((day, amount, chan))
         return out

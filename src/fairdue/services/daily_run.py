@@ -78,9 +78,16 @@ def run_days(app: App, *, through: date, progress: Progress | None = None) -> Ru
     """Run every business date not yet completed, in order, up to and including `through`."""
     with app.engine.connect() as conn:
         last = last_completed_date(conn)
+        # A date started but not completed (a crash) is resumed first, even before any
+        # date has completed; otherwise it would be skipped and left half-run.
+        unfinished = conn.execute(
+            select(func.min(daily_runs.c.business_date)).where(daily_runs.c.status != "completed")
+        ).scalar()
     if last is not None and through <= last:
         return RunResult([DayResult(through, skipped=True)])
     first = through if last is None else last + timedelta(days=1)
+    if unfinished is not None:
+        first = min(first, unfinished)
     result = RunResult()
     day = first
     while day <= through:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import IO, Any
 
 from sqlalchemy import Connection, Select, select
@@ -77,6 +77,9 @@ def _stream(conn: Connection, query: Select[Any]) -> Iterator[Any]:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        # SQLite hands back stored UTC times without their zone; say which zone they are in.
+        return value.replace(tzinfo=UTC).isoformat()
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from itertools import pairwise
 from dataclasses import dataclass, field
 from datetime import UTC
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 from sqlalchemy import insert, select, update

@@ -79,7 +79,8 @@ def read_source(path: Path, required: Sequence[str], optional: Sequence[str] = (
             if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
                 column = pc.cast(column, pa.string())
             columns[name] = pc.fill_null(column, "")
-        lines = pa.array(range(1, table.num_rows + 1), type=pa.int64())
+        # Numbered like the CSV lines they stand for: the first data row is line 2.
+        lines = pa.array(range(2, table.num_rows + 2), type=pa.int64())
         result = pa.table({**columns, LINE: lines})
         return SourceFile(path, _add_missing(result, optional))
     with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -100,7 +101,9 @@ def read_source(path: Path, required: Sequence[str], optional: Sequence[str] = (
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, encoding="utf8"),
+            read_options=pacsv.ReadOptions(
+                column_names=header, skip_rows=1, encoding="utf8", use_threads=False
+            ),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},

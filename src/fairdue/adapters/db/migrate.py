@@ -17,6 +17,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, text
 
 from fairdue.adapters.db.engine import redact
@@ -116,7 +118,7 @@ def _current(conn: Connection) -> str | None:
 def _known(script: ScriptDirectory, revision: str) -> bool:
     try:
         return script.get_revision(revision) is not None
-    except Exception:  # Alembic raises several error types for an unknown revision id.
+    except (CommandError, RevisionError):
         return False
 
 

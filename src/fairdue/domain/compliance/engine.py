@@ -103,14 +103,18 @@ class DebtorState:
         self.counters = counters
 
 
-@dataclass(frozen=True, slots=True)
 class Context:
     """An attempt seen from the debtor's side: local times in every zone, the local day
-    (an ordinal on the first zone's calendar) and the debts it is counted toward."""
+    (an ordinal on the first zone's calendar) and the debts it is counted toward.
+    A plain slotted class, built once per attempt on the hot path."""
 
-    local_times: tuple[datetime, ...]
-    day: int
-    candidates: tuple[str, ...]
+    __slots__ = ("candidates", "day", "local_times")
+
+    def __init__(self, local_times: tuple[datetime, ...], day: int,
+                 candidates: tuple[str, ...]) -> None:
+        self.local_times = local_times
+        self.day = day
+        self.candidates = candidates
 
 
 C = TypeVar("C")
@@ -273,14 +277,31 @@ class ComplianceLedger(ABC, Generic[C]):
         return Context(local_times, local_times[0].toordinal(), candidates)
 
     def _record_attempt(self, attempt: Attempt) -> Decision:
-        state = self._state(attempt.debtor)
-        self._check_order(state, attempt.at, attempt.debtor)
-        ctx = self._context(attempt, state)
+        # The hot path of a replay: the steps of _state, _check_order, _context and
+        # _learn_debts, inlined.
+        debtor = attempt.debtor
+        state = self._debtors.get(debtor)
+        if state is None:
+            state = self._debtors[debtor] = self._new_state()
+        at = attempt.at
+        last = state.last_at
+        if last is not None and at < last:
+            self._check_order(state, at, debtor)
+        zones = state.zones
+        if len(zones) == 1:
+            local_times: tuple[datetime, ...] = (at.astimezone(zones[0]),)
+        else:
+            local_times = tuple(at.astimezone(z) for z in zones)
+        known = state.known_debts
+        candidates = attempt.debts or tuple(known) or (NO_PARTICULAR_DEBT,)
+        ctx = Context(local_times, local_times[0].toordinal(), candidates)
         decision, memo = self._evaluate(attempt, state, ctx)
-        state.last_at = attempt.at
+        state.last_at = at
         if decision.allowed:
             self._count(attempt, state, ctx, memo)
-            self._learn_debts(state, attempt.debts)
+            for debt in attempt.debts:
+                if debt not in known:
+                    known[debt] = None
         return decision
 
     def _record_debtor(self, info: DebtorInfo) -> None:

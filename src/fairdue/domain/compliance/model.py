@@ -100,8 +100,10 @@ class Attempt:
     collectors: int | None = None
 
     def __post_init__(self) -> None:
-        require_aware(self.at, "attempt")
-        _debts(self.debts, "attempt")
+        if self.at.tzinfo is None or self.at.utcoffset() is None:
+            require_aware(self.at, "attempt")
+        if "" in self.debts:
+            _debts(self.debts, "attempt")
         if not self.debtor:
             raise InvalidInput("attempt has an empty debtor id")
         if self.collectors is not None and self.collectors < 1:
