@@ -26,7 +26,7 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def _placeholder(conn: Connection) -> str:
+def _parameter_mark(conn: Connection) -> str:
     return "?" if conn.dialect.name == "sqlite" else "%s"
 
 
@@ -59,7 +59,7 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str],
     """INSERT many rows given as tuples in `columns` order."""
     if not rows:
         return
-    mark = _placeholder(conn)
+    mark = _parameter_mark(conn)
     sql = (
         f"INSERT INTO {_quote(conn, table.name)} ({', '.join(_quote(conn, c) for c in columns)}) "
         f"VALUES ({', '.join(mark for _ in columns)})"
@@ -72,7 +72,7 @@ def bulk_update(conn: Connection, table: Table, keys: Sequence[str], columns: Se
     """UPDATE many rows; each row gives the new `columns` values, then the `keys` values."""
     if not rows:
         return
-    mark = _placeholder(conn)
+    mark = _parameter_mark(conn)
     sets = ", ".join(f"{_quote(conn, c)} = {mark}" for c in columns)
     where = " AND ".join(f"{_quote(conn, k)} = {mark}" for k in keys)
     conn.exec_driver_sql(f"UPDATE {_quote(conn, table.name)} SET {sets} WHERE {where}",

@@ -311,4 +311,4 @@ def _triggers() -> Sequence[str]:
         return _SQLITE_TRIGGERS
     if name == "postgresql":
         return _POSTGRESQL_TRIGGERS
-    raise NotImplementedError(f"fairdue supports SQLite and PostgreSQL, not {name}")
+    raise RuntimeError(f"fairdue supports SQLite and PostgreSQL, not {name}")
