@@ -180,7 +180,8 @@ def test_ensure_current_rejects_a_revision_from_a_newer_fairdue(engine: Engine) 
 
 
 def test_ensure_current_passes_when_at_head(engine: Engine, db_url: str) -> None:
-    ensure_current(engine, db_url)
+    assert current_revision(engine) == head_revision()
+    assert ensure_current(engine, db_url) is None
 
 
 def test_downgrade_to_base_leaves_nothing(engine: Engine) -> None:

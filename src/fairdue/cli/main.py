@@ -90,10 +90,5 @@ def parse_moment(value: str, what: str) -> datetime:
 # Commands live in their own modules; importing them registers them on `app`.
 from fairdue.cli import commands_books, commands_ops  # noqa: E402,F401
 
-
-def main() -> None:  # pragma: no cover - console entry
-    app()
-
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -40,6 +40,7 @@ from fairdue.services import validation as v
 from fairdue.services.daily_run import shard_of
 from fairdue.services.payments import apply_payments, books_date, payment_row_hash
 from fairdue.services.tabular import SourceFile, find_source, read_source
+from fairdue.services.unit_of_work import UnitOfWork
 
 BORROWER_COLUMNS = (
     "borrower_id", "name", "id_number", "phone", "email", "address", "city", "latitude",
@@ -150,8 +151,6 @@ class _Importer:
         for line, reason in source.malformed:
             counts.read += 1
             self.report.reject(name, line, reason)
-        cipher = self.app.keys.cipher
-        keys = self.app.keys
         seen: dict[str, int] = {}
         batch: list[dict[str, object]] = []
         total = source.rows
@@ -173,12 +172,12 @@ class _Importer:
             batch.append(record)
             if len(batch) >= BATCH:
                 done += len(batch)
-                self._save_borrowers(batch, cipher, keys, name, digest)
+                self._save_borrowers(batch, name, digest)
                 batch = []
                 self.progress(name, done, total)
         if batch:
             done += len(batch)
-            self._save_borrowers(batch, cipher, keys, name, digest)
+            self._save_borrowers(batch, name, digest)
         self.progress(name, total, total)
 
     def _borrower(self, row: tuple[str, ...]) -> dict[str, object]:
@@ -221,8 +220,7 @@ class _Importer:
             "row_hash": _hash(*row[:-1]),
         }
 
-    def _save_borrowers(self, batch: list[dict[str, object]], cipher: object, keys: object,
-                        file: str, digest: str) -> None:
+    def _save_borrowers(self, batch: list[dict[str, object]], file: str, digest: str) -> None:
         counts = self.report.counts[file]
         with self.app.uow(self.actor) as uow:
             conn = uow.connection
@@ -571,13 +569,11 @@ class _Importer:
             counts.read += 1
             self.report.reject(self.pay_file, int(row[-1]), f"payment {row[0].strip()}: {reason}")
 
-    def _apply_later(self, uow: object, later: dict[str, list[str]], rows: list[dict[str, object]]) -> None:
+    def _apply_later(self, uow: UnitOfWork, later: dict[str, list[str]],
+                     rows: list[dict[str, object]]) -> None:
         """New payments for loans already in the books: posted like live payments."""
         if not later:
             return
-        from fairdue.services.unit_of_work import UnitOfWork
-
-        assert isinstance(uow, UnitOfWork)
         conn = uow.connection
         insert_dicts(conn, payments, rows)
         stored = load_loans(conn, later.keys(), for_update=True)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from fairdue.adapters.db.bulk import insert_dicts, update_dicts
-from fairdue.adapters.db.tables import cases, installments, loan_bucket_history, loans, payments
+from fairdue.adapters.db.tables import borrowers, cases, installments, loan_bucket_history, loans, payments
 from fairdue.domain.cases import Case, CaseStatus
 from fairdue.domain.ledger import (
     DailyRate,
@@ -225,8 +225,6 @@ def load_open_cases(conn: Connection, borrower_ids: Iterable[str]) -> dict[str, 
 
 def open_case_borrowers(conn: Connection, *, shard_from: int, shard_to: int) -> list[str]:
     """Borrowers in a shard range with an open case (they may need curing)."""
-    from fairdue.adapters.db.tables import borrowers
-
     query = (
         select(cases.c.borrower_id)
         .join(borrowers, borrowers.c.borrower_id == cases.c.borrower_id)
