@@ -7,14 +7,20 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import func, select
+
+import fairdue.services.daily_run as daily_run
 from fairdue.adapters.crypto import create_key_file
 from fairdue.adapters.db.migrate import upgrade
+from fairdue.adapters.db.tables import cases
 from fairdue.bootstrap import build_app
 from fairdue.services.daily_run import run_days
 from fairdue.services.importing import import_portfolio
@@ -38,15 +44,46 @@ def main(phase: str, url: str, arg: str) -> dict[str, object]:
                     "payments": report.counts["payments.csv"].added,
                     "loans_per_second": round(loans / seconds), "rejected": len(report.errors),
                     "peak_rss_mib": _peak()}
-        started = time.perf_counter()
+        spent = _time_halves()
+        started, cpu = time.perf_counter(), time.process_time()
         result = run_days(app, through=date.fromisoformat(arg))
         seconds = time.perf_counter() - started
         return {"phase": "run-day", "date": arg, "seconds": round(seconds, 2),
+                "cpu_seconds": round(time.process_time() - cpu, 2),
+                "aging_seconds": round(spent["aging"], 2),
+                "deciding_seconds": round(spent["deciding"], 2),
                 "loans_touched": result.loans_touched,
                 "cases_opened": sum(d.cases_opened for d in result.days),
+                "open_cases": _open_cases(app),
+                "load_average_1min": round(os.getloadavg()[0], 1),
                 "peak_rss_mib": _peak()}
     finally:
         app.close()
+
+
+def _time_halves() -> dict[str, float]:
+    """Time the run's two halves inside each partition: aging the loans and cases, and
+    deciding the contacts (the rest is reading, claiming and committing)."""
+    spent = {"aging": 0.0, "deciding": 0.0}
+    for name, half in (("age_partition", "aging"), ("decide_partition", "deciding")):
+        real = getattr(daily_run, name, None)
+        if real is None:
+            continue
+
+        def timed(*args: Any, _real: Any = real, _half: str = half, **kwargs: Any) -> Any:
+            begun = time.perf_counter()
+            try:
+                return _real(*args, **kwargs)
+            finally:
+                spent[_half] += time.perf_counter() - begun
+
+        setattr(daily_run, name, timed)
+    return spent
+
+
+def _open_cases(app: Any) -> int:
+    with app.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).where(cases.c.status == "open")).scalar_one())
 
 
 def _peak() -> int:

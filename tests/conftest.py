@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,15 +65,12 @@ def _reason(shown_url: str, error: str) -> str:
     return f"PostgreSQL not available at {shown_url}: {error}; set {POSTGRES_ENV}"
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
-def db_url(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_status: PostgresStatus
-) -> Iterator[str]:
-    """The URL of a fresh, empty database on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fairdue.db'}"
+@contextmanager
+def _fresh_database(backend: str, sqlite_file: Path, postgres_status: PostgresStatus
+                    ) -> Iterator[str]:
+    """The URL of a new, empty database: an SQLite file, or a PostgreSQL schema of its own."""
+    if backend == "sqlite":
+        yield f"sqlite:///{sqlite_file}"
         return
     base = postgres_status.require()
     schema = f"fd_{uuid.uuid4().hex}"
@@ -88,6 +86,25 @@ def db_url(
             # A connection a test forgot to close would make DROP wait forever.
             conn.execute("SET lock_timeout = '20s'")
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_status: PostgresStatus
+) -> Iterator[str]:
+    """The URL of a fresh, empty database on each backend."""
+    with _fresh_database(request.param, tmp_path / "fairdue.db", postgres_status) as url:
+        yield url
+
+
+@pytest.fixture
+def second_db_url(db_url: str, tmp_path: Path, postgres_status: PostgresStatus) -> Iterator[str]:
+    """Another fresh, empty database on the same backend as `db_url`."""
+    backend = make_url(db_url).get_backend_name()
+    with _fresh_database(backend, tmp_path / "second.db", postgres_status) as url:
+        yield url
 
 
 @pytest.fixture

@@ -393,3 +393,16 @@ def test_a_replay_is_repeatable(
     second = ledger.replay(facts, through=START + timedelta(days=230))
     assert _state(ledger) == state
     assert first == second
+
+
+def test_an_installment_of_nothing_is_never_overdue_after_a_replay_either() -> None:
+    # Found by the property above: a replay with no payments forgot that an installment
+    # of 0.00 is settled from the start, and counted days past due from it.
+    nothing = [ScheduledInstallment(1, date(2026, 1, 1), Money.of("0.00"), Money.of("0.00"),
+                                    Money.of("0.00"))]
+    daily = LoanLedger.from_schedule("L", "CNY", copy.deepcopy(nothing))
+    daily.accrue_through(date(2026, 1, 2))
+    replayed = LoanLedger.from_schedule("L", "CNY", copy.deepcopy(nothing))
+    replayed.replay([], through=date(2026, 1, 2))
+    assert daily.dpd(date(2026, 1, 2)) == replayed.dpd(date(2026, 1, 2)) == 0
+    assert replayed.paid_off and replayed.amount_due_minor(date(2026, 1, 2)) == 0

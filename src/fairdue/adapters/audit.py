@@ -22,10 +22,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring  # what the encoder below does with a str
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, insert, select, text
 
+from fairdue.adapters.db.bulk import bulk_insert
 from fairdue.adapters.db.tables import audit_log
 from fairdue.errors import InvalidInput
 
@@ -37,6 +39,13 @@ AUDIT_LOCK_KEY = 0x66_64_61_75_64_69_74
 
 _TEXT_LIMIT = 64  # actor, action and subject are String(64) columns
 _VERIFY_CHUNK = 2_000
+_COLUMNS = ("seq", "at", "actor", "action", "subject", "details", "prev_hash", "hash")
+
+# One encoder made once: json.dumps with these options would build a new one per call,
+# which costs more than the encoding itself for the short texts of the chain.
+_CANONICAL_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 class AuditEntryLike(Protocol):
@@ -98,8 +107,8 @@ def append_audit(
     """
     entry = AuditEntry(at=at, actor=actor, action=action, subject=subject, details=details)
     seq, prev_hash = _lock_and_read_head(conn)
-    row = _row(entry, seq + 1, prev_hash)
-    conn.execute(insert(audit_log), [row])
+    row = _row(entry, seq + 1, prev_hash, {})
+    conn.execute(insert(audit_log), [dict(zip(_COLUMNS, row, strict=True))])
     return seq + 1
 
 
@@ -109,12 +118,13 @@ def append_audit_many(conn: Connection, entries: Sequence[AuditEntryLike]) -> No
         return
     seq, prev_hash = _lock_and_read_head(conn)
     rows = []
+    times: dict[datetime, tuple[datetime, str]] = {}  # entries of one commit share a time
     for entry in entries:
         seq += 1
-        row = _row(entry, seq, prev_hash)
-        prev_hash = row["hash"]
+        row = _row(entry, seq, prev_hash, times)
+        prev_hash = row[-1]
         rows.append(row)
-    conn.execute(insert(audit_log), rows)
+    bulk_insert(conn, audit_log, _COLUMNS, rows)
 
 
 def verify_audit(conn: Connection) -> AuditVerification:
@@ -202,45 +212,47 @@ def _lock_and_read_head(conn: Connection) -> tuple[int, str]:
     return int(head.seq), str(head.hash)
 
 
-def _row(entry: AuditEntryLike, seq: int, prev_hash: str) -> dict[str, Any]:
-    at = _require_utc(entry.at)
-    for name in ("actor", "action", "subject"):
-        value = getattr(entry, name)
+def _row(
+    entry: AuditEntryLike, seq: int, prev_hash: str, times: dict[datetime, tuple[datetime, str]]
+) -> tuple[Any, ...]:
+    """The entry's column values in `_COLUMNS` order, its hash last."""
+    known = times.get(entry.at)
+    if known is None:
+        at = _require_utc(entry.at)
+        known = times[entry.at] = (at, _at_text(at))
+    at, at_text = known
+    for value, name in ((entry.actor, "actor"), (entry.action, "action"),
+                        (entry.subject, "subject")):
         if not value or len(value) > _TEXT_LIMIT:
             raise InvalidInput(
                 f"audit {name} must be 1 to {_TEXT_LIMIT} characters, got {value!r}"
             )
-    details_text = _canonical(dict(entry.details))
+    details = entry.details
+    details_text = _canonical(details if details.__class__ is dict else dict(details))
     digest = _digest(
         seq=seq,
-        at_text=_at_text(at),
+        at_text=at_text,
         actor=entry.actor,
         action=entry.action,
         subject=entry.subject,
         details_text=details_text,
         prev_hash=prev_hash,
     )
-    return {
-        "seq": seq,
-        "at": at,
-        "actor": entry.actor,
-        "action": entry.action,
-        "subject": entry.subject,
-        "details": details_text,
-        "prev_hash": prev_hash,
-        "hash": digest,
-    }
+    return (seq, at, entry.actor, entry.action, entry.subject, details_text, prev_hash, digest)
 
 
 def _canonical(value: Any) -> str:
     try:
-        return json.dumps(
-            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        )
+        return _CANONICAL_ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(
             f"audit details must be JSON (str, numbers, bool, None, lists, dicts): {exc}"
         ) from None
+
+
+def _text(value: Any) -> str:
+    """`_canonical` of a value that is almost always a str, at the C encoder's speed."""
+    return encode_basestring(value) if value.__class__ is str else _canonical(value)
 
 
 def _digest(
@@ -257,13 +269,13 @@ def _digest(
     # bytes as json.dumps(entry, sort_keys=True, ...) of the whole entry, but verify
     # checks exactly what is stored, without re-encoding it.
     payload = (
-        '{"action":' + _canonical(action)
-        + ',"actor":' + _canonical(actor)
-        + ',"at":' + _canonical(at_text)
+        '{"action":' + _text(action)
+        + ',"actor":' + _text(actor)
+        + ',"at":' + _text(at_text)
         + ',"details":' + details_text
-        + ',"prev_hash":' + _canonical(prev_hash)
+        + ',"prev_hash":' + _text(prev_hash)
         + ',"seq":' + str(seq)
-        + ',"subject":' + _canonical(subject)
+        + ',"subject":' + _text(subject)
         + "}"
     )  # fmt: skip
     return hashlib.sha256(payload.encode()).hexdigest()

@@ -134,6 +134,8 @@ def run_day(
     on: Annotated[
         str | None, typer.Option("--date", help="Business date (default today, lender's zone)")
     ] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, help="Processes sharing the run's partitions (PostgreSQL)")] = 1,
     db: DbOption = None,
 ) -> None:
     """The daily run: penalty, DPD, buckets and cases; catches up missed dates in order."""
@@ -141,6 +143,10 @@ def run_day(
 
     with opened(db) as application:
         day = parse_date(on, "--date") or application.clock.today(application.zone)
+        if workers > 1 and application.engine.dialect.name == "sqlite":
+            err.print("SQLite has a single writer: running with one process, not "
+                      f"{workers}; several workers need PostgreSQL")
+            workers = 1
         with progress_bar() as bar:
             tasks: dict[object, object] = {}
 
@@ -149,7 +155,7 @@ def run_day(
                     tasks[d] = bar.add_task(f"run {d}", total=total)
                 bar.update(tasks[d], completed=done)  # type: ignore[arg-type]
 
-            result = run_days(application, through=day, progress=tick)
+            result = run_days(application, through=day, progress=tick, workers=workers)
     for d in result.days:
         if d.skipped:
             console.print(f"{d.business_date}: already run; nothing to do")
@@ -160,7 +166,7 @@ def run_day(
 
 @app.command()
 def export(
-    what: Annotated[str, typer.Argument(help="cases, loans, payments or events")],
+    what: Annotated[str, typer.Argument(help="cases, loans, payments, events, decisions or contacts")],
     fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", help="File (default standard output)")] = None,
     db: DbOption = None,

@@ -44,7 +44,7 @@ class Arrears:
     @classmethod
     def of(cls, loans: Iterable[LoanArrears], currency: str) -> Arrears:
         dpd = 0
-        total = Money.zero(currency)
+        total_minor = 0  # summed in minor units, exact: one Money at the end
         overdue = 0
         for loan in loans:
             if loan.amount_due.currency != currency:
@@ -55,8 +55,8 @@ class Arrears:
             if loan.dpd > 0:
                 overdue += 1
                 dpd = max(dpd, loan.dpd)
-                total = total + loan.amount_due
-        return cls(dpd, total, overdue)
+                total_minor += loan.amount_due.minor
+        return cls(dpd, Money.from_minor(total_minor, currency), overdue)
 
 
 def case_id_for(borrower_id: str, opened_on: date) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
+from operator import attrgetter
 
 from fairdue.domain.money import Money, to_decimal
 from fairdue.errors import InvalidInput, LedgerError, PaymentRejected
@@ -178,6 +179,10 @@ class Allocation:
         return sum(amount for _, _, amount in self.parts) + self.to_credit
 
 
+_by_seq = attrgetter("seq")
+_ONE_DAY = timedelta(days=1)
+
+
 @dataclass(slots=True)
 class LoanLedger:
     """The running state of one loan's debt, advanced day by day and payment by payment."""
@@ -192,13 +197,12 @@ class LoanLedger:
     _first_unpaid: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
-        self.installments.sort(key=lambda inst: inst.seq)
+        self.installments.sort(key=_by_seq)
         seqs = [inst.seq for inst in self.installments]
         if len(set(seqs)) != len(seqs):
             raise LedgerError(f"loan {self.loan_id} has two installments with the same seq")
-        if any(
-            a.due_on > b.due_on for a, b in zip(self.installments, self.installments[1:], strict=False)
-        ):
+        due_dates = [inst.due_on for inst in self.installments]
+        if due_dates != sorted(due_dates):
             raise LedgerError(f"loan {self.loan_id}: installment due dates go backwards in seq")
         self._refresh_first_unpaid()
 
@@ -266,7 +270,14 @@ class LoanLedger:
 
     def amount_due_minor(self, on: date) -> int:
         """Overdue principal + interest + fees + accrued penalty still unpaid on `on`."""
-        return sum(inst.unpaid_total for inst in self.overdue(on))
+        # The sum over `overdue(on)` in one pass: due dates never go backwards in seq, and
+        # a settled installment adds nothing (the daily run asks this of every loan).
+        total = 0
+        for inst in self.installments[self._first_unpaid:]:
+            if inst.due_on >= on:
+                break
+            total += inst.unpaid_total
+        return total
 
     def overdue_principal_minor(self, on: date) -> int:
         return sum(inst.unpaid(Component.PRINCIPAL) for inst in self.overdue(on))
@@ -300,8 +311,9 @@ class LoanLedger:
                 break
             if inst.settled:
                 continue
-            first_charged_day = max(start, inst.due_on + timedelta(days=1))
-            if first_charged_day == inst.due_on + timedelta(days=1):
+            day_after_due = inst.due_on + _ONE_DAY
+            first_charged_day = max(start, day_after_due)
+            if first_charged_day == day_after_due:
                 missed.append(inst)
             unpaid_principal = inst.principal - inst.principal_paid
             if unpaid_principal > 0:
@@ -358,7 +370,8 @@ class LoanLedger:
             inst.reset()
         self.credit = 0
         self.accrued_through = None
-        self._first_unpaid = 0
+        # Not simply 0: an installment of nothing at all is settled before any payment.
+        self._refresh_first_unpaid()
         ordered = sorted(payments, key=lambda p: (p.paid_on, p.payment_id))
         allocations = [self.post(p) for p in ordered]
         if through is not None and (self.accrued_through is None or through > self.accrued_through):

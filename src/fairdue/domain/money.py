@@ -50,6 +50,10 @@ def to_decimal(value: object, *, what: str = "amount") -> Decimal:
     return result
 
 
+# Below this many minor units, Decimal(minor).scaleb(...) is exact in the default context.
+_EXACT_MINOR = 10**27
+
+
 @dataclass(frozen=True, slots=True)
 class Money:
     """An amount in one currency, always held at the currency's minor unit."""
@@ -76,7 +80,15 @@ class Money:
         """Money from an integer count of minor units (fen, cents), as it is stored."""
         if isinstance(minor, bool) or not isinstance(minor, int):
             raise MoneyError(f"minor units must be an integer, not {minor!r}")
-        return cls(Decimal(minor).scaleb(-minor_units(currency)), currency)
+        amount = Decimal(minor).scaleb(-minor_units(currency))
+        if -_EXACT_MINOR < minor < _EXACT_MINOR:
+            # Already exact at the minor unit, so __post_init__'s quantize would change
+            # nothing: skip it (the daily run makes one of these per loan and per case).
+            money = object.__new__(cls)
+            object.__setattr__(money, "amount", amount)
+            object.__setattr__(money, "currency", currency)
+            return money
+        return cls(amount, currency)
 
     @property
     def minor(self) -> int:

@@ -66,10 +66,15 @@ def reconcile_cases(
     grace_days: int,
     buckets: BucketTable,
     cure_reason: str,
+    open_cases: Mapping[str, Case] | None = None,
 ) -> CaseChanges:
-    """Open, update or cure each borrower's case; save the cases and record their events."""
+    """Open, update or cure each borrower's case; save the cases and record their events.
+
+    `open_cases` are the borrowers' open cases when the caller has read them already (the
+    daily run reads a partition's in one query); otherwise they are read here."""
     conn = uow.connection
-    open_cases = load_open_cases(conn, arrears.keys())
+    if open_cases is None:
+        open_cases = load_open_cases(conn, arrears.keys())
     new: list[Case] = []
     changed: list[Case] = []
     opened = cured = updated = 0

@@ -4,34 +4,59 @@ For each business date, in order and once: accrue penalty, move days past due an
 buckets, open and follow cases. It reads only loans with something past due (an index
 range scan), works in partitions of borrower shards, each committed on its own, so a
 crash loses at most the partition in flight and a re-run resumes where it stopped.
+
+Several processes can share one date (on PostgreSQL): each claims a pending partition in
+a short transaction of its own (`FOR UPDATE SKIP LOCKED`), runs it in another that holds
+the partition's row lock until commit, and the process that finds every partition
+completed completes the date. A claim older than the lease belongs to a worker that died
+before it locked its partition, and is taken over. On SQLite one process does it all.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import functools
+import multiprocessing
+import operator
+import os
+import socket
+import time
+import uuid
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Integer, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from fairdue.adapters.db.ledger_repo import (
-    StoredLoan,
-    add_bucket_moves,
+    add_bucket_rows,
     load_overdue_ledgers,
-    open_case_borrowers,
-    save_installments,
-    save_loan_states,
+    load_partition_open_cases,
+    save_aged_loans,
+    save_penalties,
 )
 from fairdue.adapters.db.tables import daily_run_partitions, daily_runs
-from fairdue.bootstrap import App
+from fairdue.bootstrap import App, build_app
+from fairdue.clock import Clock
 from fairdue.domain.cases import Arrears, LoanArrears
-from fairdue.domain.events import InstallmentMissed, LoanBucketChanged
+from fairdue.domain.events import DomainEvent, InstallmentMissed, LoanBucketChanged
 from fairdue.domain.money import Money
 from fairdue.errors import InvalidInput
 from fairdue.services.arrears import reconcile_cases
+from fairdue.services.decide import decide_partition
+from fairdue.services.unit_of_work import UnitOfWork
+from fairdue.settings import Settings
 
 SHARDS = 1024
+
+# A claim is only unguarded between its own commit and the moment the claimant locks the
+# partition row for the run (milliseconds): a claim older than this is a dead worker's.
+CLAIM_LEASE = timedelta(minutes=2)
+# SQLite page cache of a connection that runs partitions, in KiB (the pool keeps it).
+SQLITE_CACHE_KIB = 256 * 1024
+# How often a process with nothing left to claim looks whether the date is done.
+POLL_SECONDS = 0.5
 
 Progress = Callable[[date, int, int], None]
 
@@ -44,13 +69,24 @@ def shard_of(borrower_id: str) -> int:
     return value % SHARDS
 
 
+# The daily run looks up the shard of every borrower with an open case once per partition.
+_cached_shard_of = functools.lru_cache(maxsize=1 << 18)(shard_of)
+
+
 def partition_ranges(partitions: int) -> list[tuple[int, int]]:
     size = -(-SHARDS // partitions)
     return [(start, min(start + size, SHARDS) - 1) for start in range(0, SHARDS, size)]
 
 
+def worker_name() -> str:
+    """Who holds a claim: host, process and a random part (pids are reused)."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 @dataclass
 class DayResult:
+    """One date as this process saw it: the partitions it ran and what they changed."""
+
     business_date: date
     skipped: bool = False
     loans_touched: int = 0
@@ -74,8 +110,30 @@ def last_completed_date(conn: Connection) -> date | None:
     ).scalar()
 
 
-def run_days(app: App, *, through: date, progress: Progress | None = None) -> RunResult:
-    """Run every business date not yet completed, in order, up to and including `through`."""
+def run_days(app: App, *, through: date, progress: Progress | None = None, workers: int = 1,
+             lease: timedelta = CLAIM_LEASE) -> RunResult:
+    """Run every business date not yet completed, in order, up to and including `through`.
+
+    `workers` > 1 starts that many processes that share each date's partitions (on
+    PostgreSQL; SQLite has one writer, so there one process runs everything). They are
+    spawned: a script that calls this needs the usual `if __name__ == "__main__":` guard."""
+    if workers > 1 and app.engine.dialect.name != "sqlite":
+        return _run_in_processes(app, through=through, progress=progress, workers=workers,
+                                 lease=lease)
+    first = _first_date(app, through)
+    if first is None:
+        return RunResult([DayResult(through, skipped=True)])
+    worker = worker_name()
+    result = RunResult()
+    day = first
+    while day <= through:
+        result.days.append(run_one_day(app, day, progress=progress, worker=worker, lease=lease))
+        day += timedelta(days=1)
+    return result
+
+
+def _first_date(app: App, through: date) -> date | None:
+    """The first date to run for `through`, or None when `through` is already completed."""
     with app.engine.connect() as conn:
         last = last_completed_date(conn)
         # A date started but not completed (a crash) is resumed first, even before any
@@ -84,34 +142,62 @@ def run_days(app: App, *, through: date, progress: Progress | None = None) -> Ru
             select(func.min(daily_runs.c.business_date)).where(daily_runs.c.status != "completed")
         ).scalar()
     if last is not None and through <= last:
-        return RunResult([DayResult(through, skipped=True)])
+        return None
     first = through if last is None else last + timedelta(days=1)
-    if unfinished is not None:
-        first = min(first, unfinished)
-    result = RunResult()
-    day = first
-    while day <= through:
-        result.days.append(run_one_day(app, day, progress=progress))
-        day += timedelta(days=1)
-    return result
+    return first if unfinished is None else min(first, unfinished)
 
 
-def run_one_day(app: App, day: date, *, progress: Progress | None = None) -> DayResult:
-    """One business date, partition by partition; completed partitions are not redone."""
+def run_one_day(app: App, day: date, *, progress: Progress | None = None,
+                worker: str | None = None, lease: timedelta = CLAIM_LEASE) -> DayResult:
+    """One business date: claim and run partitions until none is left, then complete the
+    date if no other process has (or wait for the one still running a partition)."""
+    worker = worker or worker_name()
+    total = start_day(app, day)
+    if total is None:
+        return DayResult(day, skipped=True)
+    result = DayResult(day)
+    while True:
+        claim = claim_partition(app, day, worker=worker, lease=lease)
+        if claim is None:
+            if _complete_day(app, day):
+                return result
+            time.sleep(POLL_SECONDS)  # another process holds the rest, or a stale claim
+            continue
+        partition_no, shard_from, shard_to = claim
+        try:
+            outcome = run_partition(app, day, partition_no, shard_from, shard_to, worker=worker)
+        except BaseException:
+            _release_claim(app, day, partition_no, worker)
+            raise
+        if outcome is None:
+            continue  # another process took it over and completed it
+        touched, opened, cured = outcome
+        result.loans_touched += touched
+        result.cases_opened += opened
+        result.cases_cured += cured
+        result.partitions_run += 1
+        if progress:
+            progress(day, _completed_partitions(app, day), total)
+
+
+def start_day(app: App, day: date) -> int | None:
+    """Create the date's run and partitions unless they exist; their number, or None when
+    the date is completed. Two processes starting the same date at once both go on."""
     ranges = partition_ranges(app.settings.run_partitions)
-    with app.uow() as uow:
-        conn = uow.connection
-        run = conn.execute(select(daily_runs).where(daily_runs.c.business_date == day)).first()
-        if run is not None and run.status == "completed":
-            return DayResult(day, skipped=True)
-        later = conn.execute(
-            select(func.max(daily_runs.c.business_date)).where(daily_runs.c.business_date > day)
-        ).scalar()
-        if later is not None:
-            raise InvalidInput(
-                f"the daily run for {later} has already started; {day} cannot be run after it"
-            )
-        if run is None:
+    try:
+        with app.uow() as uow:
+            conn = uow.connection
+            uow.write_lock()
+            run = conn.execute(select(daily_runs).where(daily_runs.c.business_date == day)).first()
+            if run is not None:
+                return None if run.status == "completed" else int(run.partitions)
+            later = conn.execute(
+                select(func.max(daily_runs.c.business_date)).where(daily_runs.c.business_date > day)
+            ).scalar()
+            if later is not None:
+                raise InvalidInput(
+                    f"the daily run for {later} has already started; {day} cannot be run after it"
+                )
             conn.execute(
                 insert(daily_runs).values(
                     business_date=day, status="running", partitions=len(ranges),
@@ -126,101 +212,273 @@ def run_one_day(app: App, day: date, *, progress: Progress | None = None) -> Day
                     for i, (a, b) in enumerate(ranges)
                 ],
             )
-        uow.commit()
-    with app.engine.connect() as conn:
-        pending = conn.execute(
-            select(daily_run_partitions)
-            .where(daily_run_partitions.c.business_date == day,
-                   daily_run_partitions.c.status != "completed")
-            .order_by(daily_run_partitions.c.partition_no)
-        ).all()
-    result = DayResult(day)
-    total = len(ranges)
-    done = total - len(pending)
-    for part in pending:
-        touched, opened, cured = run_partition(app, day, part.partition_no, part.shard_from, part.shard_to)
-        result.loans_touched += touched
-        result.cases_opened += opened
-        result.cases_cured += cured
-        result.partitions_run += 1
-        done += 1
-        if progress:
-            progress(day, done, total)
+            uow.commit()
+            return len(ranges)
+    except IntegrityError:
+        # Another process inserted the date between our read and our insert (PostgreSQL
+        # makes us wait for its commit, then refuses the duplicate): share its partitions.
+        with app.engine.connect() as conn:
+            run = conn.execute(select(daily_runs).where(daily_runs.c.business_date == day)).first()
+        if run is None:
+            raise
+        return None if run.status == "completed" else int(run.partitions)
+
+
+def claim_partition(app: App, day: date, *, worker: str, lease: timedelta = CLAIM_LEASE
+                    ) -> tuple[int, int, int] | None:
+    """Claim the first partition nobody holds, in a transaction of its own: a pending one,
+    or one whose claim is `lease` old or older. Returns (partition_no, shard_from, shard_to).
+
+    On PostgreSQL rows locked by another claimant or by a running partition are skipped
+    (`FOR UPDATE SKIP LOCKED`); on SQLite, with its single writer, every partition not
+    completed is this process's to run."""
+    p = daily_run_partitions
+    now = app.clock.now()
     with app.uow() as uow:
-        uow.connection.execute(
+        conn = uow.connection
+        uow.write_lock()
+        if conn.dialect.name == "sqlite":
+            claimable = p.c.status != "completed"
+        else:
+            claimable = or_(p.c.status == "pending",
+                            and_(p.c.status == "running", p.c.claimed_at <= now - lease))
+        row = conn.execute(
+            select(p.c.partition_no, p.c.shard_from, p.c.shard_to)
+            .where(p.c.business_date == day, claimable)
+            .order_by(p.c.partition_no)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if row is None:
+            return None
+        conn.execute(
+            update(p)
+            .where(p.c.business_date == day, p.c.partition_no == row.partition_no)
+            .values(status="running", claimed_by=worker, claimed_at=now)
+        )
+        uow.commit()
+    return int(row.partition_no), int(row.shard_from), int(row.shard_to)
+
+
+def _release_claim(app: App, day: date, partition_no: int, worker: str) -> None:
+    """Give a partition back after a failure, so the next run need not wait for the lease."""
+    p = daily_run_partitions
+    try:
+        with app.uow() as uow:
+            uow.connection.execute(
+                update(p)
+                .where(p.c.business_date == day, p.c.partition_no == partition_no,
+                       p.c.status == "running", p.c.claimed_by == worker)
+                .values(status="pending", claimed_by=None, claimed_at=None)
+            )
+            uow.commit()
+    except Exception:  # the original error matters more; the lease covers this one
+        pass
+
+
+def _completed_partitions(app: App, day: date) -> int:
+    p = daily_run_partitions
+    with app.engine.connect() as conn:
+        return int(conn.execute(
+            select(func.count()).where(p.c.business_date == day, p.c.status == "completed")
+        ).scalar_one())
+
+
+def _complete_day(app: App, day: date) -> bool:
+    """Mark the date completed if all its partitions are; True when the date is completed.
+
+    The date's row is locked first, so of two processes finishing the last partitions at
+    the same moment exactly one completes the date and audits it."""
+    p = daily_run_partitions
+    with app.uow() as uow:
+        conn = uow.connection
+        uow.write_lock()
+        status = conn.execute(
+            select(daily_runs.c.status).where(daily_runs.c.business_date == day)
+            .with_for_update()
+        ).scalar_one()
+        if status == "completed":
+            return True
+        totals = conn.execute(
+            select(func.count(), func.sum(p.c.loans_touched), func.sum(p.c.cases_opened),
+                   func.sum(p.c.cases_cured))
+            .where(p.c.business_date == day, p.c.status == "completed")
+        ).one()
+        partitions = conn.execute(select(func.count()).where(p.c.business_date == day)).scalar_one()
+        if totals[0] < partitions:
+            return False
+        conn.execute(
             update(daily_runs)
             .where(daily_runs.c.business_date == day)
             .values(status="completed", finished_at=app.clock.now())
         )
         uow.audit("DailyRunCompleted", day.isoformat(), {
-            "loans_touched": result.loans_touched,
-            "cases_opened": result.cases_opened,
-            "cases_cured": result.cases_cured,
+            "loans_touched": int(totals[1] or 0),
+            "cases_opened": int(totals[2] or 0),
+            "cases_cured": int(totals[3] or 0),
         })
         uow.commit()
-    return result
+    return True
 
 
-def run_partition(app: App, day: date, partition_no: int, shard_from: int, shard_to: int
-                  ) -> tuple[int, int, int]:
-    """Accrue, age and reconcile the loans and cases of one shard range, in one transaction."""
-    buckets = app.buckets
+def run_partition(app: App, day: date, partition_no: int, shard_from: int, shard_to: int, *,
+                  worker: str | None = None) -> tuple[int, int, int] | None:
+    """Accrue, age and reconcile the loans and cases of one shard range, in one transaction.
+
+    Returns (loans touched, cases opened, cases cured), or None when the partition is
+    completed already or `worker` no longer holds its claim (it was taken over)."""
     with app.uow() as uow:
         conn = uow.connection
-        stored = load_overdue_ledgers(conn, before=day, shard_from=shard_from, shard_to=shard_to)
-        state_rows: list[dict[str, object]] = []
-        moves: list[dict[str, object]] = []
-        per_borrower: dict[str, list[LoanArrears]] = defaultdict(list)
-        currency: dict[str, str] = {}
-        for loan in stored.values():
-            ledger = loan.ledger
-            penalty_before = sum(i.penalty for i in ledger.installments)
-            for inst in ledger.accrue_through(day):
-                uow.record([InstallmentMissed(ledger.loan_id, inst.seq, inst.due_on, day)])
-            penalty_added = sum(i.penalty for i in ledger.installments) - penalty_before
-            dpd = ledger.dpd(day)
-            bucket = buckets.bucket_for(dpd)
-            if bucket != loan.bucket:
-                moves.append({"loan_id": ledger.loan_id, "moved_on": day,
-                              "from_bucket": loan.bucket, "to_bucket": bucket, "dpd": dpd})
-                uow.record([LoanBucketChanged(ledger.loan_id, day, loan.bucket, bucket, dpd)])
-            amount_due = ledger.amount_due_minor(day)
-            state_rows.append(_state(loan, day, dpd, bucket, amount_due, penalty_added))
-            per_borrower[loan.borrower_id].append(
-                LoanArrears(ledger.loan_id, dpd, Money.from_minor(amount_due, ledger.currency))
-            )
-            currency.setdefault(loan.borrower_id, ledger.currency)
-        for borrower_id in open_case_borrowers(conn, shard_from=shard_from, shard_to=shard_to):
-            per_borrower.setdefault(borrower_id, [])
-        arrears = {
-            b: Arrears.of(items, currency.get(b, app.settings.currency))
-            for b, items in per_borrower.items()
-        }
-        save_installments(conn, stored.values(), only_penalty=True)
-        save_loan_states(conn, state_rows)
-        add_bucket_moves(conn, moves)
-        changes = reconcile_cases(
-            uow, arrears, on=day, grace_days=app.settings.grace_days, buckets=buckets,
-            cure_reason="no loan overdue at the daily run",
-        )
+        if not _hold_partition(uow, day, partition_no, worker):
+            return None
+        touched, opened, cured = age_partition(uow, app, day, shard_from, shard_to)
+        decide_partition(uow, app.strategy, day, shard_from, shard_to, now=app.clock.now())
         conn.execute(
             update(daily_run_partitions)
             .where(daily_run_partitions.c.business_date == day,
                    daily_run_partitions.c.partition_no == partition_no)
-            .values(status="completed", loans_touched=len(stored), cases_opened=changes.opened,
-                    cases_cured=changes.cured, finished_at=app.clock.now())
+            .values(status="completed", loans_touched=touched, cases_opened=opened,
+                    cases_cured=cured, finished_at=app.clock.now())
         )
         uow.commit()
+    return touched, opened, cured
+
+
+def _hold_partition(uow: UnitOfWork, day: date, partition_no: int, worker: str | None) -> bool:
+    """Lock the partition's row for the rest of the transaction (SQLite: the database's
+    write lock) and say whether it is still this worker's to run."""
+    p = daily_run_partitions
+    uow.write_lock()
+    row = uow.connection.execute(
+        select(p.c.status, p.c.claimed_by)
+        .where(p.c.business_date == day, p.c.partition_no == partition_no)
+        .with_for_update()
+    ).first()
+    if row is None or row.status == "completed":
+        return False
+    if uow.connection.dialect.name == "sqlite":
+        return True  # the database's one write lock is held: whoever gets it first runs it
+    return worker is None or row.claimed_by in (None, worker)
+
+
+def age_partition(uow: UnitOfWork, app: App, day: date, shard_from: int, shard_to: int
+                  ) -> tuple[int, int, int]:
+    """The day's change to the loans and cases of one shard range, inside `uow`."""
+    conn = uow.connection
+    if conn.dialect.name == "sqlite":
+        # The run reads and rewrites pages all over a large file: with SQLite's default
+        # 2 MiB page cache each partition would fetch them from the OS again, one by one.
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    buckets = app.buckets
+    bucket_for = functools.lru_cache(maxsize=None)(buckets.bucket_for)  # a few hundred DPDs
+    stored = load_overdue_ledgers(conn, before=day, shard_from=shard_from, shard_to=shard_to)
+    penalties: list[tuple[int, str, int]] = []
+    states: list[tuple[object, ...]] = []
+    moves: list[tuple[object, ...]] = []
+    events: list[DomainEvent] = []
+    per_borrower: dict[str, list[LoanArrears]] = {}
+    currency: dict[str, str] = {}
+    for loan in stored.values():
+        ledger = loan.ledger
+        loan_id = ledger.loan_id
+        before = loan.penalties_before
+        for inst in ledger.accrue_through(day):
+            events.append(InstallmentMissed(loan_id, inst.seq, inst.due_on, day))
+        penalty_added = 0
+        for inst in ledger.installments:
+            added = inst.penalty - before[inst.seq]
+            if added:
+                penalty_added += added
+                penalties.append((inst.penalty, loan_id, inst.seq))
+        dpd = ledger.dpd(day)
+        bucket = bucket_for(dpd)
+        if bucket != loan.bucket:
+            moves.append((loan_id, day, loan.bucket, bucket, dpd))
+            events.append(LoanBucketChanged(loan_id, day, loan.bucket, bucket, dpd))
+        amount_due = ledger.amount_due_minor(day)
+        states.append((ledger.accrued_through, dpd, bucket, amount_due,
+                       loan.outstanding_minor + penalty_added, loan_id))
+        items = per_borrower.get(loan.borrower_id)
+        if items is None:
+            items = per_borrower[loan.borrower_id] = []
+            currency[loan.borrower_id] = ledger.currency
+        items.append(LoanArrears(loan_id, dpd, Money.from_minor(amount_due, ledger.currency)))
+    uow.record(events)
+    open_cases = load_partition_open_cases(conn, shard_from=shard_from, shard_to=shard_to,
+                                           shard_of=_cached_shard_of)
+    for borrower_id in open_cases:
+        per_borrower.setdefault(borrower_id, [])
+    arrears = {
+        b: Arrears.of(items, currency.get(b, app.settings.currency))
+        for b, items in per_borrower.items()
+    }
+    # In key order, so that consecutive updates find their rows on pages just visited.
+    penalties.sort(key=_penalty_key)
+    states.sort(key=_state_key)
+    save_penalties(conn, penalties)
+    save_aged_loans(conn, states)
+    add_bucket_rows(conn, moves)
+    changes = reconcile_cases(
+        uow, arrears, on=day, grace_days=app.settings.grace_days, buckets=buckets,
+        cure_reason="no loan overdue at the daily run", open_cases=open_cases,
+    )
     return len(stored), changes.opened, changes.cured
 
 
-def _state(loan: StoredLoan, day: date, dpd: int, bucket: str, amount_due: int,
-           penalty_added: int) -> dict[str, object]:
-    return {
-        "k_loan": loan.ledger.loan_id,
-        "accrued_through": loan.ledger.accrued_through,
-        "dpd": dpd,
-        "bucket": bucket,
-        "amount_due_minor": amount_due,
-        "outstanding_minor": loan.outstanding_minor + penalty_added,
-    }
+_penalty_key = operator.itemgetter(1, 2)
+_state_key = operator.itemgetter(5)
+
+
+# ----- several processes ----------------------------------------------------------------
+
+
+def _worker(settings: Settings, clock: Clock, through: date, lease: timedelta) -> RunResult:
+    """One spawned worker process: its own App and engine, then the ordinary run."""
+    app = build_app(settings, clock=clock)
+    try:
+        return run_days(app, through=through, lease=lease)
+    finally:
+        app.close()
+
+
+def _run_in_processes(app: App, *, through: date, progress: Progress | None, workers: int,
+                      lease: timedelta) -> RunResult:
+    """`workers` processes run the dates together; this one reports progress and merges
+    what each did into one result per date."""
+    first = _first_date(app, through)
+    if first is None:
+        return RunResult([DayResult(through, skipped=True)])
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_worker, app.settings, app.clock, through, lease)
+                   for _ in range(workers)]
+        while True:
+            done, pending = wait(futures, timeout=POLL_SECONDS, return_when=FIRST_EXCEPTION)
+            if progress:
+                _report_progress(app, first, through, progress)
+            if not pending or any(f.exception() is not None for f in done):
+                break
+    results = [f.result() for f in futures]  # raises the first worker's error
+    merged: dict[date, DayResult] = {}
+    for result in results:
+        for d in result.days:
+            into = merged.setdefault(d.business_date, DayResult(d.business_date, skipped=True))
+            into.skipped = into.skipped and d.skipped
+            into.loans_touched += d.loans_touched
+            into.cases_opened += d.cases_opened
+            into.cases_cured += d.cases_cured
+            into.partitions_run += d.partitions_run
+    return RunResult([merged[d] for d in sorted(merged)])
+
+
+def _report_progress(app: App, first: date, through: date, progress: Progress) -> None:
+    p = daily_run_partitions
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            select(p.c.business_date, func.count(),
+                   func.sum((p.c.status == "completed").cast(Integer)))
+            .where(p.c.business_date >= first, p.c.business_date <= through)
+            .group_by(p.c.business_date)
+        ).all()
+    for day, total, completed in rows:
+        progress(day, int(completed or 0), int(total))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -33,19 +34,25 @@ def _parameter_mark(conn: Connection) -> str:
 def _rows(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
     if conn.dialect.name != "sqlite":
         return [tuple(row) for row in rows]
-    # Convert only the columns that hold dates, times or booleans somewhere.
+    # Convert only the columns that hold dates, times or booleans somewhere; a column's
+    # types are gathered at C speed, since this looks at every value of every row.
     width = len(rows[0])
     special = [
         i for i in range(width)
-        if any(isinstance(row[i], date | bool) for row in rows)
+        if any(issubclass(kind, date | bool) for kind in set(map(type, map(itemgetter(i), rows))))
     ]
     if not special:
         return [tuple(row) for row in rows]
     converted = []
+    seen: dict[Any, Any] = {}  # a run's rows share a few dates and one time: convert each once
     for row in rows:
         values = list(row)
         for i in special:
-            values[i] = _sqlite_value(values[i])
+            key = (values[i].__class__, values[i])  # 1 == True == 1.0, but not to SQLite
+            try:
+                values[i] = seen[key]
+            except KeyError:
+                values[i] = seen[key] = _sqlite_value(values[i])
         converted.append(tuple(values))
     return converted
 
@@ -55,8 +62,12 @@ def _quote(conn: Connection, name: str) -> str:
 
 
 def bulk_insert(conn: Connection, table: Table, columns: Sequence[str],
-                rows: Sequence[Sequence[Any]]) -> None:
-    """INSERT many rows given as tuples in `columns` order."""
+                rows: Sequence[Sequence[Any]], *, ready: bool = False) -> None:
+    """INSERT many rows given as tuples in `columns` order.
+
+    `ready=True` says the values are already what the driver stores (on SQLite: dates and
+    times as ISO text, booleans as 0/1), which saves a pass over every value.
+    """
     if not rows:
         return
     mark = _parameter_mark(conn)
@@ -64,7 +75,7 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str],
         f"INSERT INTO {_quote(conn, table.name)} ({', '.join(_quote(conn, c) for c in columns)}) "
         f"VALUES ({', '.join(mark for _ in columns)})"
     )
-    conn.exec_driver_sql(sql, _rows(conn, rows))
+    conn.exec_driver_sql(sql, rows if ready else _rows(conn, rows))
 
 
 def bulk_update(conn: Connection, table: Table, keys: Sequence[str], columns: Sequence[str],

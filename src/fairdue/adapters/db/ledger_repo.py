@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, select
 
-from fairdue.adapters.db.bulk import insert_dicts, update_dicts
-from fairdue.adapters.db.tables import borrowers, cases, installments, loan_bucket_history, loans, payments
+from fairdue.adapters.db.bulk import bulk_insert, bulk_update, insert_dicts, update_dicts
+from fairdue.adapters.db.tables import cases, installments, loan_bucket_history, loans, payments
 from fairdue.domain.cases import Case, CaseStatus
 from fairdue.domain.ledger import (
+    Component,
     DailyRate,
     Installment,
     LoanLedger,
@@ -105,32 +107,98 @@ def load_loans(
     return result
 
 
+def _fetch(conn: Connection, sql: str, params: Sequence[object] = ()) -> list[Any]:
+    """All rows of a query written with `?` marks, as the driver's own tuples, in the
+    connection's transaction: no Row objects for the hundred thousand rows of a run."""
+    if conn.dialect.name != "sqlite":
+        sql = sql.replace("?", "%s")
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(params))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+class _Dates:
+    """Dates as the driver returns them (ISO text on SQLite), read once per distinct text."""
+
+    def __init__(self) -> None:
+        self._seen: dict[object, date | None] = {None: None}
+
+    def __call__(self, value: object) -> date | None:
+        try:
+            return self._seen[value]
+        except KeyError:
+            parsed = value if isinstance(value, date) else date.fromisoformat(str(value))
+            self._seen[value] = parsed
+            return parsed
+
+
+# The loan's stored state and the unsettled installments due before the run date, in one
+# range scan of ix_loans_due_shard joined to each loan's installments by primary key.
+_OVERDUE_SQL = """
+SELECT l.loan_id, l.borrower_id, l.shard, l.currency, l.penalty_daily_rate,
+       l.allocation_order, l.credit_minor, l.accrued_through, l.dpd, l.bucket,
+       l.amount_due_minor, l.outstanding_minor, l.next_unpaid_due_on,
+       i.seq, i.due_on, i.principal_minor, i.interest_minor, i.fee_minor, i.penalty_minor,
+       i.principal_paid_minor, i.interest_paid_minor, i.fee_paid_minor, i.penalty_paid_minor
+FROM loans l JOIN installments i ON i.loan_id = l.loan_id
+WHERE l.next_unpaid_due_on < ? AND l.shard >= ? AND l.shard <= ? AND i.due_on < ?
+  AND (i.principal_paid_minor < i.principal_minor OR i.interest_paid_minor < i.interest_minor
+       OR i.fee_paid_minor < i.fee_minor OR i.penalty_paid_minor < i.penalty_minor)
+"""
+
+
 def load_overdue_ledgers(
     conn: Connection, *, before: date, shard_from: int, shard_to: int
 ) -> dict[str, StoredLoan]:
     """Ledgers of loans with something due before `before`, holding only their unsettled
-    installments due before that day: all that penalty accrual and DPD can change."""
-    loan_filter = and_(
-        loans.c.next_unpaid_due_on < before,
-        loans.c.shard >= shard_from,
-        loans.c.shard <= shard_to,
-    )
-    loan_rows = conn.execute(select(loans).where(loan_filter)).all()
-    unsettled = or_(
-        installments.c.principal_paid_minor < installments.c.principal_minor,
-        installments.c.interest_paid_minor < installments.c.interest_minor,
-        installments.c.fee_paid_minor < installments.c.fee_minor,
-        installments.c.penalty_paid_minor < installments.c.penalty_minor,
-    )
-    by_loan: dict[str, list[Installment]] = defaultdict(list)
-    query = (
-        select(*_INSTALLMENT_COLUMNS)
-        .join(loans, loans.c.loan_id == installments.c.loan_id)
-        .where(loan_filter, installments.c.due_on < before, unsettled)
-    )
-    for row in conn.execute(query):
-        by_loan[row[0]].append(_installment(row))
-    return {row.loan_id: _stored(row, by_loan[row.loan_id]) for row in loan_rows}
+    installments due before that day: all that penalty accrual and DPD can change.
+
+    A loan whose oldest unpaid installment is due before `before` has at least that one
+    installment here, so the inner join loses no loan."""
+    dates = _Dates()
+    rates: dict[str, DailyRate] = {}
+    orders: dict[str, tuple[Component, ...]] = {}
+    found: dict[str, tuple[tuple[Any, ...], list[Installment]]] = {}
+    day = before.isoformat() if conn.dialect.name == "sqlite" else before
+    for row in _fetch(conn, _OVERDUE_SQL, (day, shard_from, shard_to, day)):
+        inst = Installment(row[13], dates(row[14]), *row[15:23])  # type: ignore[arg-type]
+        entry = found.get(row[0])
+        if entry is None:
+            found[row[0]] = (row, [inst])
+        else:
+            entry[1].append(inst)
+    result: dict[str, StoredLoan] = {}
+    for loan_id, (r, rows_) in found.items():
+        rate = rates.get(r[4])
+        if rate is None:
+            rate = rates[r[4]] = DailyRate(Decimal(r[4]))
+        order = orders.get(r[5])
+        if order is None:
+            order = orders[r[5]] = parse_allocation_order(r[5])
+        ledger = LoanLedger(
+            loan_id=loan_id,
+            currency=r[3],
+            penalty_rate=rate,
+            installments=rows_,
+            allocation_order=order,
+            credit=r[6],
+            accrued_through=dates(r[7]),
+        )
+        result[loan_id] = StoredLoan(
+            ledger=ledger,
+            borrower_id=r[1],
+            shard=r[2],
+            dpd=r[8],
+            bucket=r[9],
+            amount_due_minor=r[10],
+            outstanding_minor=r[11],
+            next_unpaid_due_on=dates(r[12]),
+            penalties_before={inst.seq: inst.penalty for inst in rows_},
+        )
+    return result
 
 
 def load_payment_facts(conn: Connection, loan_id: str) -> list[PaymentFact]:
@@ -192,6 +260,26 @@ def add_bucket_moves(conn: Connection, moves: list[dict[str, object]]) -> None:
     insert_dicts(conn, loan_bucket_history, moves)
 
 
+_MOVE_COLUMNS = ("loan_id", "moved_on", "from_bucket", "to_bucket", "dpd")
+_AGED_COLUMNS = ("accrued_through", "dpd", "bucket", "amount_due_minor", "outstanding_minor")
+
+
+def add_bucket_rows(conn: Connection, moves: Sequence[Sequence[object]]) -> None:
+    """Bucket moves as (loan_id, moved_on, from_bucket, to_bucket, dpd) tuples."""
+    bulk_insert(conn, loan_bucket_history, _MOVE_COLUMNS, moves)
+
+
+def save_penalties(conn: Connection, rows: Sequence[tuple[int, str, int]]) -> None:
+    """The daily run's only change to installments: (penalty_minor, loan_id, seq) tuples."""
+    bulk_update(conn, installments, ("loan_id", "seq"), ("penalty_minor",), rows)
+
+
+def save_aged_loans(conn: Connection, rows: Sequence[Sequence[object]]) -> None:
+    """The daily run's change to loans: (accrued_through, dpd, bucket, amount_due_minor,
+    outstanding_minor, loan_id) tuples; the other state columns cannot change with time."""
+    bulk_update(conn, loans, ("loan_id",), _AGED_COLUMNS, rows)
+
+
 # ----- cases ------------------------------------------------------------------------------
 
 
@@ -223,47 +311,55 @@ def load_open_cases(conn: Connection, borrower_ids: Iterable[str]) -> dict[str, 
     return found
 
 
-def open_case_borrowers(conn: Connection, *, shard_from: int, shard_to: int) -> list[str]:
-    """Borrowers in a shard range with an open case (they may need curing)."""
-    query = (
-        select(cases.c.borrower_id)
-        .join(borrowers, borrowers.c.borrower_id == cases.c.borrower_id)
-        .where(cases.c.status == "open", borrowers.c.shard.between(shard_from, shard_to))
-    )
-    return list(conn.execute(query).scalars())
+_OPEN_CASE_BORROWERS_SQL = "SELECT borrower_id FROM cases WHERE status = 'open'"
+_OPEN_CASES_SQL = """
+SELECT case_id, borrower_id, currency, status, opened_on, closed_on, dpd, bucket,
+       amount_due_minor, overdue_loans
+FROM cases WHERE borrower_id IN ({marks})
+"""  # status is checked on each row: with it in the query SQLite would scan its index instead
+
+
+def load_partition_open_cases(conn: Connection, *, shard_from: int, shard_to: int,
+                              shard_of: Callable[[str], int]) -> dict[str, Case]:
+    """The open cases of the borrowers in a shard range (they may need curing), by borrower.
+
+    Open cases are few next to borrowers: listing their borrower ids and keeping a
+    range's by `shard_of` (cached by the caller), then reading those cases by borrower,
+    costs less than joining every open case to its borrower's row in every partition."""
+    ids = [b for (b,) in _fetch(conn, _OPEN_CASE_BORROWERS_SQL)
+           if shard_from <= shard_of(b) <= shard_to]
+    dates = _Dates()
+    found: dict[str, Case] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        sql = _OPEN_CASES_SQL.format(marks=", ".join("?" * len(chunk)))
+        for r in _fetch(conn, sql, chunk):
+            if r[3] != "open":
+                continue
+            found[r[1]] = Case(
+                case_id=r[0],
+                borrower_id=r[1],
+                currency=r[2],
+                status=CaseStatus.OPEN,
+                opened_on=dates(r[4]),  # type: ignore[arg-type]
+                closed_on=dates(r[5]),
+                dpd=r[6],
+                bucket=r[7],
+                amount_due=Money.from_minor(r[8], r[2]),
+                overdue_loans=r[9],
+            )
+    return {b: found[b] for b in ids if b in found}
+
+
+_CASE_STATE = ("status", "closed_on", "dpd", "bucket", "amount_due_minor", "overdue_loans")
 
 
 def save_cases(conn: Connection, new: list[Case], changed: list[Case]) -> None:
-    def values(case: Case) -> dict[str, object]:
-        return {
-            "status": case.status.value,
-            "closed_on": case.closed_on,
-            "dpd": case.dpd,
-            "bucket": case.bucket,
-            "amount_due_minor": case.amount_due.minor,
-            "overdue_loans": case.overdue_loans,
-        }
+    def values(case: Case) -> tuple[object, ...]:
+        return (case.status.value, case.closed_on, case.dpd, case.bucket, case.amount_due.minor,
+                case.overdue_loans)
 
-    if new:
-        conn.execute(
-            insert(cases),
-            [
-                {
-                    "case_id": c.case_id,
-                    "borrower_id": c.borrower_id,
-                    "currency": c.currency,
-                    "opened_on": c.opened_on,
-                    **values(c),
-                }
-                for c in new
-            ],
-        )
-    if changed:
-        statement = (
-            update(cases)
-            .where(cases.c.case_id == bindparam("k_case"))
-            .values({name: bindparam(name) for name in values(changed[0])})
-        )
-        conn.execute(statement, [{"k_case": c.case_id, **values(c)} for c in changed])
-
-
+    bulk_insert(conn, cases, ("case_id", "borrower_id", "currency", "opened_on", *_CASE_STATE),
+                [(c.case_id, c.borrower_id, c.currency, c.opened_on, *values(c)) for c in new])
+    bulk_update(conn, cases, ("case_id",), _CASE_STATE,
+                [(*values(c), c.case_id) for c in changed])
