@@ -4,7 +4,8 @@ Generates, from a seeded `random.Random`, a JSON-lines history of about `attempt
 by a few agencies over 30 days for 20,000 debtors (calls, SMS, email, ringless voicemail,
 visits, a few third-party calls; mostly one debt, some two; the usual mix of outcomes; a
 sprinkle of inbound calls, consents, opt-outs, cease requests and disputes; some debtors with
-two possible time zones), then times only the replay of it through the profile.
+two possible time zones), then times only the replay of it through the profile, as the
+command runs it (the result lines included): in one process, and split over two.
 
 Run: `.venv/bin/python bench/bench_compliance_replay.py [--profile cn|us-regf] [--attempts N]`
 """
@@ -13,11 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import resource
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
-from fairdue.services.compliance_replay import replay
+from fairdue.services.compliance_replay import replay_text, replay_text_parallel
 
 _ZONES = {
     "cn": ["Asia/Shanghai", "Asia/Shanghai", "Asia/Urumqi"],
@@ -90,18 +94,36 @@ def generate(attempts: int, seed: int = 7, profile: str = "cn", debtors: int = 2
     return lines + [line for _, line in events]
 
 
-def run(attempts: int = 200_000, seed: int = 7, profile: str = "cn") -> dict[str, object]:
-    """Replay a generated history of about `attempts` attempts; report attempts per second."""
-    lines = generate(attempts, seed, profile)
+def _timed(replay_lines: Callable[[], Iterator[str]]) -> dict[str, object]:
+    """Wall and CPU seconds (this process and its finished children) of one replay."""
+    load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    judged = sum(1 for _ in replay(lines, profile))
+    judged = sum(chunk.count("\n") for chunk in replay_lines())
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime
+              for a, b in zip(after, before, strict=True))
+    return {"attempts": judged, "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
+            "attempts_per_second": round(judged / seconds),
+            "attempts_per_cpu_second": round(judged / cpu), "load_average_before": load}
+
+
+def run(attempts: int = 200_000, seed: int = 7, profile: str = "cn",
+        workers: int = 2) -> dict[str, object]:
+    """Replay a generated history of about `attempts` attempts as the command does (the
+    result lines included): in one process, then split over `workers` processes."""
+    lines = generate(attempts, seed, profile)
+    one = _timed(lambda: replay_text(lines, profile))
+    several = _timed(lambda: replay_text_parallel(lines, profile, workers))
     return {
         "name": "compliance_replay",
         "profile": profile,
-        "attempts": judged,
-        "seconds": round(seconds, 3),
-        "attempts_per_second": round(judged / seconds),
+        "attempts": one["attempts"],
+        "seconds": one["seconds"],
+        "attempts_per_second": one["attempts_per_second"],
+        "one_process": one,
+        f"{workers}_processes": several,
     }
 
 
@@ -110,8 +132,9 @@ def main() -> None:
     parser.add_argument("--profile", default="cn", choices=sorted(_ZONES))
     parser.add_argument("--attempts", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    print(json.dumps(run(args.attempts, args.seed, args.profile)))
+    print(json.dumps(run(args.attempts, args.seed, args.profile, args.workers)))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ Entry points only: parse the arguments, call the replay service or the text chec
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +16,7 @@ import typer
 
 from fairdue.domain.compliance import check_text, get_profile
 from fairdue.errors import FairdueError
-from fairdue.services.compliance_replay import replay as replay_history
+from fairdue.services.compliance_replay import replay_text, replay_text_parallel
 
 app = typer.Typer(
     help="Compliance guard: replay a contact history through a profile, screen message text.",
@@ -39,12 +39,33 @@ def _opened(file: str) -> Iterator[TextIO]:
         yield handle
 
 
+#: From this size on, a file is replayed over two processes when a second core is free.
+PARALLEL_FROM_BYTES = 16 * 1024 * 1024
+
+
+def _auto_workers(file: str) -> int:
+    """Two processes for a large file when the machine has a core to spare (by the 1-minute
+    load average): a second process costs about a fifth more CPU in all, and pays only when
+    it gets a core of its own."""
+    if file == "-" or Path(file).stat().st_size < PARALLEL_FROM_BYTES:
+        return 1
+    cores = os.cpu_count() or 1
+    return 2 if cores >= 2 and os.getloadavg()[0] <= cores - 1 else 1
+
+
 @app.command("replay")
 def replay(
     file: Annotated[str, typer.Argument(help="JSON-lines history, or - for standard input")],
     profile: Annotated[
         str, typer.Option("--profile", "-p", help="Compliance profile: cn or us-regf")
     ] = "cn",
+    workers: Annotated[
+        int, typer.Option(
+            "--workers", "-w", min=0,
+            help="Processes that judge (the debtors split between them; a file only): "
+                 "1, 2, ...; 0 picks 2 for a file of 16 MiB or more when a core is free",
+        ),
+    ] = 0,
 ) -> None:
     """Judge every attempt of a history in order; print one JSON line per attempt:
     {"index": line number from 0, "allowed": true/false, "rules": [rule ids that refused]}."""
@@ -54,12 +75,16 @@ def replay(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     out = sys.stdout
-    dumps = json.dumps
     with _opened(file) as handle:
+        if workers == 0:
+            workers = _auto_workers(file)
+        if workers > 1 and file != "-":
+            chunks = replay_text_parallel(Path(file), chosen, workers)
+        else:
+            chunks = replay_text(handle, chosen)
         try:
-            for result in replay_history(handle, chosen):
-                out.write(dumps(result, ensure_ascii=False))
-                out.write("\n")
+            for chunk in chunks:
+                out.write(chunk)
         except FairdueError as exc:
             out.flush()
             typer.echo(f"error: {file}: {exc}", err=True)

@@ -22,21 +22,36 @@ Each attempt yields `{"index": i, "allowed": bool, "rules": [...]}` where `i` is
 number counted from 0 over every line (blank lines count but yield nothing). An attempt
 judged not allowed is treated as never made. A malformed line raises `InvalidInput` naming
 the line and what is wrong with it.
+
+`replay` yields the results as dicts; `replay_text` as the JSON lines the command prints;
+`replay_text_parallel` prints the same lines with the debtors split over worker processes.
 """
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Iterable, Iterator
+import multiprocessing
+import queue
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
+from multiprocessing import Queue
+from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 from fairdue.domain.compliance import (
     Attempt,
     Cease,
     Channel,
+    CnLedger,
+    CnParameters,
     Consent,
     DebtorInfo,
+    Decision,
     Dispute,
     DisputeAnswered,
     Event,
@@ -45,6 +60,8 @@ from fairdue.domain.compliance import (
     Outcome,
     Party,
     Profile,
+    RegfLedger,
+    get_profile,
     new_ledger,
 )
 from fairdue.errors import FairdueError, InvalidInput
@@ -52,9 +69,20 @@ from fairdue.errors import FairdueError, InvalidInput
 _CHANNELS = {c.value: c for c in Channel}
 _OUTCOMES = {o.value: o for o in Outcome}
 _PARTIES = {p.value: p for p in Party}
+#: The fields of an attempt line read on the fast path (`collectors` is read apart, being
+#: mostly left out).
+_ATTEMPT_FIELDS = ("at", "channel", "debtor", "debts", "party", "to", "agency", "outcome")
 _KINDS = (
     "attempt", "debtor", "inbound", "consent", "cease", "dispute", "dispute_answered", "opt_out",
 )
+
+
+class InvalidLine(InvalidInput):
+    """A malformed line: the message names it; `index` is its 0-based line number."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
 
 
 class _LineError(Exception):
@@ -125,33 +153,6 @@ def _optional_to(obj: dict[str, Any]) -> str | None:
     return _text(obj, "to")
 
 
-def _attempt_fast(obj: dict[str, Any]) -> Attempt | None:
-    """The common, well-formed attempt, read with as few checks as make it safe; None sends
-    anything unusual to `_attempt`, which explains what is wrong."""
-    try:
-        at = datetime.fromisoformat(obj["at"])
-        channel = _CHANNELS[obj["channel"]]
-        outcome = _OUTCOMES[obj["outcome"]]
-        party = _PARTIES[obj.get("party", "debtor")]
-    except (KeyError, TypeError, ValueError):
-        return None
-    debtor = obj.get("debtor")
-    debts = obj.get("debts", ())
-    to = obj.get("to", "")
-    agency = obj.get("agency", "")
-    collectors = obj.get("collectors")
-    if (
-        at.tzinfo is None or type(debtor) is not str or not debtor or type(to) is not str
-        or type(agency) is not str or (collectors is not None and type(collectors) is not int)
-        or type(debts) not in (list, tuple)
-    ):
-        return None
-    for debt in debts:
-        if type(debt) is not str or not debt:
-            return None
-    return Attempt(at, channel, debtor, tuple(debts), party, to, agency, outcome, collectors)
-
-
 def _attempt(obj: dict[str, Any]) -> Attempt:
     collectors = obj.get("collectors")
     if collectors is not None and (isinstance(collectors, bool) or not isinstance(collectors, int)):
@@ -206,7 +207,7 @@ def _parse(obj: object) -> Event:
         raise _LineError(f"expected a JSON object, got {type(obj).__name__}")
     kind = obj.get("kind")
     if kind == "attempt":
-        return _attempt_fast(obj) or _attempt(obj)
+        return _attempt(obj)
     if kind == "debtor":
         return _debtor(obj)
     if kind == "inbound":
@@ -237,35 +238,342 @@ def replay(lines: Iterable[str], profile: str | Profile = "cn") -> Iterator[dict
     Lazy: results come out as lines go in, so a file of any size replays in constant memory
     (apart from the guard's per-debtor counters).
     """
-    ledger = new_ledger(profile)
+    for index, decision in judged(enumerate(lines), new_ledger(profile)):
+        yield {"index": index, "allowed": decision.allowed, "rules": list(decision.rules)}
+
+
+def replay_text(lines: Iterable[str], profile: str | Profile = "cn",
+                chunk: int = 8192) -> Iterator[str]:
+    """`replay` as the text the command prints: each result as one JSON line, exactly as
+    `json.dumps(result, ensure_ascii=False)` writes it, up to `chunk` lines to a string."""
+    suffixes = _Suffixes()
+    out: list[str] = []
+    append = out.append
+    try:
+        for index, decision in judged(enumerate(lines), new_ledger(profile)):
+            suffix = suffixes.get(id(decision)) or suffixes.add(decision)
+            append(f'{{"index": {index}{suffix[0]}')
+            if len(out) >= chunk:
+                yield "".join(out)
+                out.clear()
+    except Exception:
+        if out:  # the results before a malformed (or undecodable) line, then its error
+            yield "".join(out)
+        raise
+    if out:
+        yield "".join(out)
+
+
+class _Suffixes(dict[int, tuple[str, Decision]]):
+    """What follows the index in a decision's result line, by `id(decision)` (the guard hands
+    out few distinct decisions); each entry holds its decision so that the id stays its own.
+    Read it as `suffixes.get(id(decision)) or suffixes.add(decision)`."""
+
+    def add(self, decision: Decision) -> tuple[str, Decision]:
+        rules = json.dumps(list(decision.rules), ensure_ascii=False)
+        allowed = "true" if decision.allowed else "false"
+        entry = self[id(decision)] = (f', "allowed": {allowed}, "rules": {rules}}}\n', decision)
+        return entry
+
+
+def judged(numbered: Iterable[tuple[int, str]],
+           ledger: CnLedger | RegfLedger) -> Iterator[tuple[int, Decision]]:
+    """(line index, decision) of every attempt of numbered JSON lines, in order, recorded in
+    `ledger`; a malformed line raises `InvalidInput` naming it."""
     record = ledger.record
+    record_attempt = ledger.record_attempt
     loads = json.loads
     scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-    for index, line in enumerate(lines):
-        if not line.strip():
-            continue
+    fromisoformat = datetime.fromisoformat
+    attempt_fields = itemgetter(*_ATTEMPT_FIELDS)
+    channels = _CHANNELS
+    outcomes = _OUTCOMES
+    parties = _PARTIES
+    for index, line in numbered:
         try:
             # The C scanner reads a line that starts with "{" without json.loads' wrappers;
             # anything else (or trailing text) goes through json.loads for its exact error.
             try:
                 obj, end = scan(line, 0)
-                if end != len(line) and line[end:].strip():
+                if end != len(line) and not line[end:].isspace():
                     obj = loads(line)
             except StopIteration:
+                if not line.strip():
+                    continue
                 obj = loads(line)
-            event = _parse(obj)
-            decision = record(event)
+            # The common, well-formed attempt, read with as few checks as make it safe;
+            # anything unusual goes to `_parse`, which explains what is wrong. A field given as
+            # null reads as left out, as `_parse` reads it.
+            if type(obj) is dict and obj.get("kind") == "attempt":
+                try:
+                    at, channel, debtor, debts, party, to, agency, outcome = attempt_fields(obj)
+                except KeyError:  # some left out
+                    get: Callable[[str], Any] = obj.get
+                    at, channel, debtor, debts, party, to, agency, outcome = map(
+                        get, _ATTEMPT_FIELDS
+                    )
+                collectors = obj.get("collectors")
+                try:
+                    at = fromisoformat(at)
+                    channel = channels[channel]
+                    outcome = outcomes[outcome]
+                    party = parties[party] if party is not None else Party.DEBTOR
+                    plain = (
+                        at.tzinfo is not None and type(debtor) is str and debtor != ""
+                        and (to is None or type(to) is str)
+                        and (agency is None or type(agency) is str)
+                        and (collectors is None or type(collectors) is int)
+                        and (debts is None or type(debts) is list)
+                    )
+                except (KeyError, TypeError, ValueError):
+                    plain = False
+                if plain and debts:
+                    for debt in debts:
+                        if type(debt) is not str or not debt:
+                            plain = False
+                            break
+                if plain:
+                    decision: Decision | None = record_attempt(
+                        at, channel, debtor, tuple(debts) if debts else (), party, to or "",
+                        agency or "", outcome, collectors,
+                    )
+                else:
+                    decision = record(_attempt(obj))
+            else:
+                decision = record(_parse(obj))
         except json.JSONDecodeError as exc:
-            raise InvalidInput(
-                _where(index, f"is not valid JSON ({exc.msg} at column {exc.colno})")
+            raise InvalidLine(
+                index, _where(index, f"is not valid JSON ({exc.msg} at column {exc.colno})")
             ) from None
-        except _LineError as exc:
-            raise InvalidInput(_where(index, str(exc))) from None
-        except FairdueError as exc:
-            raise InvalidInput(_where(index, str(exc))) from None
+        except (_LineError, FairdueError) as exc:
+            raise InvalidLine(index, _where(index, str(exc))) from None
         if decision is not None:
-            yield {"index": index, "allowed": decision.allowed, "rules": list(decision.rules)}
+            yield index, decision
 
 
 def _where(index: int, problem: str) -> str:
     return f"line {index + 1} (index {index}): {problem}"
+
+
+# ---- two or more processes ---------------------------------------------------------------
+#
+# Debtors are judged independently of each other, with one exception: `cn` counts unanswered
+# dials per number across debtors, so debtors who dialled a common number belong together.
+# The parallel replay gives each worker process the lines of its own debtors (in input order,
+# with their line numbers), each worker judges them with its own guard, and the parent puts
+# the results back in input order. A malformed line ends the replay at the first such line
+# in input order, after every result before it, exactly as one process would.
+
+_NO_NUMBER = ("(no number of ", ")")  # how `cn` keys unanswered dials without a number
+
+
+#: A string field, found without decoding the line (see `_field`).
+_FIELDS = {key: re.compile(rf'"{key}"\s*:\s*"([^"\\]*)"') for key in ("debtor", "to")}
+
+
+def _field(line: str, key: str) -> str | None:
+    """The string field `key` of the JSON object on `line`, else None (a line that lacks it,
+    or has it not as a string, is malformed or does not need it).
+
+    Read without decoding where it must be the top-level field: in a line without escapes
+    (`\\`), where every `"` opens or closes a string, `"key": "..."` appears once; any other
+    line is decoded."""
+    if "\\" not in line:
+        found = _FIELDS[key].findall(line)
+        if len(found) == 1:
+            value: str = found[0]
+            return value
+        if not found and f'"{key}"' not in line:
+            return None
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    field = obj.get(key) if isinstance(obj, dict) else None
+    return field if isinstance(field, str) else None
+
+
+def _groups(lines: Iterable[str], workers: int) -> dict[str, int]:
+    """`cn`: the worker of every debtor who shares a dialled number with another (union-find
+    over the numbers on any line); other debtors go by the hash of their id. Linking two
+    debtors who need not be is harmless; missing a link is not, so any doubt decodes."""
+    parent: dict[str, str] = {}
+
+    def root(debtor: str) -> str:
+        while (up := parent.get(debtor, debtor)) != debtor:
+            parent[debtor] = parent.get(up, up)
+            debtor = up
+        return debtor
+
+    def link(debtor: str, other: str) -> None:
+        if (a := root(debtor)) != (b := root(other)):
+            parent[a] = b
+
+    first: dict[str, str] = {}
+    for line in _readable(lines):
+        if '"to"' not in line and "\\" not in line:
+            continue
+        to = _field(line, "to")
+        debtor = _field(line, "debtor")
+        if not to or not debtor:
+            continue
+        owner = first.setdefault(to, debtor)
+        if owner != debtor:
+            link(debtor, owner)
+        if to.startswith(_NO_NUMBER[0]) and to.endswith(_NO_NUMBER[1]):
+            link(debtor, to[len(_NO_NUMBER[0]):-len(_NO_NUMBER[1])])
+    return {debtor: hash(root(debtor)) % workers for debtor in parent}
+
+
+def _readable(lines: Iterable[str]) -> Iterator[str]:
+    """The lines up to the first that cannot be decoded (the replay stops there anyway)."""
+    try:
+        yield from lines
+    except UnicodeDecodeError:
+        return
+
+
+def _work(profile: Profile, inbox: Queue[Any], outbox: Queue[Any]) -> None:
+    """A worker process: judge each block of (indices, lines) sent, with one guard for all of
+    them; answer (indices, result lines, error), error being (index, message) or None. After
+    an error it stops: nothing after a malformed line is judged."""
+    ledger = new_ledger(profile)
+    suffixes = _Suffixes()
+    while (job := inbox.get()) is not None:
+        block_indices, block_lines = job
+        indices: list[int] = []
+        texts: list[str] = []
+        error: tuple[int, str] | None = None
+        try:
+            for index, decision in judged(zip(block_indices, block_lines, strict=True), ledger):
+                indices.append(index)
+                suffix = suffixes.get(id(decision)) or suffixes.add(decision)
+                texts.append(f'{{"index": {index}{suffix[0]}')
+        except InvalidLine as exc:
+            error = (exc.index, str(exc))
+        except Exception as exc:  # reported to the parent, which fails with it
+            error = (-1, f"replay worker failed: {exc!r}")
+        outbox.put((indices, texts, error))
+        if error is not None:
+            inbox.cancel_join_thread()
+            return
+
+
+def replay_text_parallel(
+    source: Path | Sequence[str], profile: str | Profile = "cn", workers: int = 2,
+    block: int = 16384,
+) -> Iterator[str]:
+    """`replay_text` of a file (or of lines in memory) over `workers` processes: the same
+    output, a block of about `block` lines at a time, and the same error at the same place.
+    `cn` reads the history once ahead, to group the debtors who share a number."""
+    chosen = get_profile(profile) if isinstance(profile, str) else profile
+    groups: dict[str, int] = {}
+    if isinstance(chosen.parameters, CnParameters):
+        with _lines_of(source) as lines:
+            groups = _groups(lines, workers)
+    context: Any = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    )
+    inboxes: list[Queue[Any]] = [context.Queue() for _ in range(workers)]
+    outboxes: list[Queue[Any]] = [context.Queue() for _ in range(workers)]
+    processes = [
+        context.Process(target=_work, args=(chosen, inbox, outbox), daemon=True)
+        for inbox, outbox in zip(inboxes, outboxes, strict=True)
+    ]
+    gc.freeze()  # forked workers then leave the parent's objects out of their collections
+    try:
+        for process in processes:
+            process.start()
+    finally:
+        gc.unfreeze()
+    pending: deque[tuple[int, int]] = deque()  # (first index, end) of each block in flight
+    finished = False
+    try:
+        shares: list[tuple[list[int], list[str]]] = [([], []) for _ in range(workers)]
+        start = end = 0
+        unreadable: UnicodeDecodeError | None = None
+        with _lines_of(source) as lines:
+            try:
+                for index, line in enumerate(lines):
+                    end = index + 1
+                    if not line or line.isspace():
+                        continue
+                    debtor = _field(line, "debtor")
+                    worker = 0 if debtor is None else groups.get(debtor, hash(debtor) % workers)
+                    share_indices, share_lines = shares[worker]
+                    share_indices.append(index)
+                    share_lines.append(line)
+                    if end - start >= block:
+                        _hand_out(inboxes, shares, pending, start, end)
+                        start = end
+                        shares = [([], []) for _ in range(workers)]
+                        if len(pending) > 2:
+                            yield from _results(outboxes, processes, pending)
+            except UnicodeDecodeError as exc:  # after the results of the lines before it
+                unreadable = exc
+        if end > start:
+            _hand_out(inboxes, shares, pending, start, end)
+        while pending:
+            yield from _results(outboxes, processes, pending)
+        if unreadable is not None:
+            raise unreadable
+        finished = True
+    finally:
+        for inbox in inboxes:
+            inbox.put(None)
+            if not finished:
+                inbox.cancel_join_thread()
+        for process in processes:
+            if not finished:
+                process.terminate()
+            process.join()
+
+
+def _hand_out(inboxes: list[Queue[Any]], shares: list[tuple[list[int], list[str]]],
+              pending: deque[tuple[int, int]], start: int, end: int) -> None:
+    for inbox, share in zip(inboxes, shares, strict=True):
+        inbox.put(share)
+    pending.append((start, end))
+
+
+def _results(outboxes: list[Queue[Any]], processes: list[Any],
+             pending: deque[tuple[int, int]]) -> Iterator[str]:
+    """The results of the oldest block in flight, in input order; when a worker met a
+    malformed line, the results before the first such line, then its error."""
+    start, end = pending.popleft()
+    answers = [_answer(outbox, process) for outbox, process in zip(outboxes, processes, strict=True)]
+    errors = sorted(error for _, _, error in answers if error is not None)
+    if errors and errors[0][0] < 0:
+        raise RuntimeError(errors[0][1])
+    stop = errors[0][0] if errors else end
+    slots = [""] * (stop - start)
+    for indices, texts, _ in answers:
+        for index, text in zip(indices, texts, strict=True):
+            if index >= stop:
+                break
+            slots[index - start] = text
+    yield "".join(slots)
+    if errors:
+        raise InvalidLine(stop, errors[0][1])
+
+
+def _answer(outbox: Queue[Any], process: Any) -> Any:
+    """A worker's next answer; a worker that died without one (killed, out of memory) fails
+    the replay instead of leaving it waiting."""
+    while True:
+        try:
+            return outbox.get(timeout=1.0)
+        except queue.Empty:
+            if not process.is_alive():
+                raise RuntimeError(
+                    f"a replay worker stopped without answering (exit code {process.exitcode})"
+                ) from None
+
+
+@contextmanager
+def _lines_of(source: Path | Sequence[str]) -> Iterator[Iterable[str]]:
+    if isinstance(source, Path):
+        with source.open(encoding="utf-8") as handle:
+            yield handle
+    else:
+        yield source

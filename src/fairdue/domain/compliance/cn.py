@@ -21,16 +21,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from fairdue.domain.compliance.engine import ComplianceLedger, Context, DebtorState, Stop, refuse
+from fairdue.domain.compliance.engine import (
+    ComplianceLedger,
+    DebtorState,
+    Found,
+    Stop,
+    refusal,
+)
 from fairdue.domain.compliance.model import (
-    ALLOWED,
     UNANSWERED,
-    Attempt,
     Cease,
     Channel,
     Consent,
-    Decision,
     Dispute,
     Inbound,
     OptOut,
@@ -44,6 +48,12 @@ from fairdue.errors import InvalidInput
 _NOT_REACHED = frozenset(
     {Outcome.NO_ANSWER, Outcome.BUSY, Outcome.NOT_CONNECTED, Outcome.FAILED, Outcome.VOICEMAIL}
 )
+
+# Members read on the hot path, bound once (a global is cheaper than an enum attribute).
+_CONTACT = Party.CONTACT
+_DEBTOR = Party.DEBTOR
+_VISIT = Channel.VISIT
+_CONVERSATION = Outcome.CONVERSATION
 
 
 @dataclass(slots=True)
@@ -70,23 +80,34 @@ class CnLedger(ComplianceLedger[CnCounters]):
         # because the limit protects whoever answers that number.
         self._dials: dict[str, dict[int, int]] = {}
         p = self.params
-        self._r_quiet = (
+        self._f_quiet = refusal(
+            "CN-01",
             f"We may not contact you between {p.quiet_start:%H:%M} and {p.quiet_end:%H:%M} "
             "your local time unless you agreed to that time."
         )
-        self._r_conversations = (
+        self._f_conversations = refusal(
+            "CN-02",
             f"You have already had {p.max_conversations_per_day} collection conversations "
             "today; nobody may start another before tomorrow."
         )
-        self._r_dials = (
+        self._f_dials = refusal(
+            "CN-03",
             f"This number has already had {p.max_unanswered_per_number_per_day} unanswered "
             "collection calls today; it may not be called again before tomorrow."
         )
-        self._r_third = (
+        self._f_third = refusal(
+            "CN-04",
             "We may contact the people you named only when we cannot reach you, and never to "
             "tell them about your debt."
         )
-        self._r_visit = f"A visit needs at least {p.min_visit_collectors} collectors present."
+        self._f_visit = refusal(
+            "CN-06", f"A visit needs at least {p.min_visit_collectors} collectors present."
+        )
+        self._quiet_start = p.quiet_start
+        self._quiet_end = p.quiet_end
+        self._min_collectors = p.min_visit_collectors
+        self._max_conversations = p.max_conversations_per_day
+        self._max_unanswered = p.max_unanswered_per_number_per_day
 
     def _new_counters(self) -> CnCounters:
         return CnCounters()
@@ -107,70 +128,36 @@ class CnLedger(ComplianceLedger[CnCounters]):
 
     # ---- judging --------------------------------------------------------------------------
 
-    def _evaluate(
-        self, attempt: Attempt, state: DebtorState, ctx: Context
-    ) -> tuple[Decision, object]:
-        refusals: list[tuple[str, str]] = []
-        if state.stops:
-            refusals.extend((s.rule, s.reason) for s in self._stopped_by(attempt, state))
-        if self._in_quiet_window(ctx) and not self._agreed(attempt, state):
-            refusals.append(("CN-01", self._r_quiet))
-        if attempt.party is Party.CONTACT and not self._unreachable(state):
-            refusals.append(("CN-04", self._r_third))
-        if attempt.channel is Channel.VISIT and (
-            (attempt.collectors or 1) < self.params.min_visit_collectors
+    def _judge(
+        self, state: DebtorState, at: datetime, channel: Channel, debtor: str,
+        debts: tuple[str, ...], party: Party, to: str, outcome: Outcome,
+        collectors: int | None, local_times: tuple[datetime, ...], day: int, found: Found,
+        count: bool,
+    ) -> Found:
+        c: CnCounters = state.counters
+        if self._in_quiet_window(local_times) and not (c.agreed and self._agreed(at, channel, c)):
+            found += self._f_quiet
+        if party is _CONTACT and not self._unreachable(state):
+            found += self._f_third
+        if channel is _VISIT and (collectors or 1) < self._min_collectors:
+            found += self._f_visit
+        conversation = outcome is _CONVERSATION
+        if (
+            conversation and party is _DEBTOR and c.conversation_day == day
+            and c.conversations >= self._max_conversations
         ):
-            refusals.append(("CN-06", self._r_visit))
-        if attempt.outcome is Outcome.CONVERSATION and attempt.party is Party.DEBTOR:
-            c = self.counters(state)
-            if c.conversation_day == ctx.day and (
-                c.conversations >= self.params.max_conversations_per_day
-            ):
-                refusals.append(("CN-02", self._r_conversations))
-        if attempt.outcome in UNANSWERED:
-            per_day = self._dials.get(self._number(attempt))
-            if per_day is not None and (
-                per_day.get(ctx.day, 0) >= self.params.max_unanswered_per_number_per_day
-            ):
-                refusals.append(("CN-03", self._r_dials))
-        if refusals:
-            return refuse(refusals), None
-        return ALLOWED, None
-
-    def _in_quiet_window(self, ctx: Context) -> bool:
-        start = self.params.quiet_start
-        end = self.params.quiet_end
-        for local in ctx.local_times:
-            clock = local.time()
-            if start > end:
-                if clock >= start or clock < end:
-                    return True
-            elif start <= clock < end:
-                return True
-        return False
-
-    def _agreed(self, attempt: Attempt, state: DebtorState) -> bool:
-        for consent in self.counters(state).agreed:
-            window = consent.agreed_window
-            if window is not None and window[0] <= attempt.at <= window[1] and (
-                consent.covers(attempt.channel)
-            ):
-                return True
-        return False
-
-    @staticmethod
-    def _number(attempt: Attempt) -> str:
-        # An attempt without a number is kept apart per debtor rather than pooled.
-        return attempt.to or f"(no number of {attempt.debtor})"
-
-    # ---- recording ------------------------------------------------------------------------
-
-    def _count(self, attempt: Attempt, state: DebtorState, ctx: Context, memo: object) -> None:
-        c = self.counters(state)
-        day = ctx.day
-        outcome = attempt.outcome
-        if attempt.party is Party.DEBTOR:
-            if outcome is Outcome.CONVERSATION:
+            found += self._f_conversations
+        number = None
+        if outcome in UNANSWERED:
+            number = to or f"(no number of {debtor})"  # kept apart per debtor, not pooled
+            per_day = self._dials.get(number)
+            if per_day is not None and per_day.get(day, 0) >= self._max_unanswered:
+                found += self._f_dials
+        if found or not count:
+            return found
+        # Allowed: count it.
+        if party is _DEBTOR:
+            if conversation:
                 if c.conversation_day != day:
                     c.conversation_day = day
                     c.conversations = 0
@@ -181,8 +168,7 @@ class CnLedger(ComplianceLedger[CnCounters]):
                 if c.failed_days == 0 or c.last_failed_day != day:
                     c.failed_days += 1
                     c.last_failed_day = day
-        if outcome in UNANSWERED:
-            number = self._number(attempt)
+        if number is not None:
             per_day = self._dials.get(number)
             if per_day is None:
                 per_day = self._dials[number] = {}
@@ -191,7 +177,31 @@ class CnLedger(ComplianceLedger[CnCounters]):
                     del per_day[old]
             per_day[day] = per_day.get(day, 0) + 1
         if c.agreed:
-            c.agreed = [k for k in c.agreed if k.agreed_window and k.agreed_window[1] >= attempt.at]
+            c.agreed = [k for k in c.agreed if k.agreed_window and k.agreed_window[1] >= at]
+        return found
+
+    def _in_quiet_window(self, local_times: tuple[datetime, ...]) -> bool:
+        start = self._quiet_start
+        end = self._quiet_end
+        wraps = start > end
+        for local in local_times:
+            clock = local.time()
+            if wraps:
+                if clock >= start or clock < end:
+                    return True
+            elif start <= clock < end:
+                return True
+        return False
+
+    @staticmethod
+    def _agreed(at: datetime, channel: Channel, c: CnCounters) -> bool:
+        for consent in c.agreed:
+            window = consent.agreed_window
+            if window is not None and window[0] <= at <= window[1] and consent.covers(channel):
+                return True
+        return False
+
+    # ---- other events -------------------------------------------------------------------
 
     def _on_inbound(self, event: Inbound, state: DebtorState, day: int) -> None:
         c = self.counters(state)

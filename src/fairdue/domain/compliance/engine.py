@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Generic, TypeVar
+from datetime import datetime, timezone
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fairdue.domain.compliance.model import (
@@ -28,6 +28,7 @@ from fairdue.domain.compliance.model import (
     POSSIBLE_OUTCOMES,
     Attempt,
     Cease,
+    Channel,
     Consent,
     DebtorInfo,
     Decision,
@@ -36,6 +37,7 @@ from fairdue.domain.compliance.model import (
     Event,
     Inbound,
     OptOut,
+    Outcome,
     Party,
 )
 from fairdue.domain.compliance.profiles import Profile
@@ -80,13 +82,27 @@ class Stop:
     def stops(self, attempt: Attempt) -> bool:
         """Whether this stop forbids `attempt` (an attempt about no particular debt is stopped
         by a stop on any of the debtor's debts, since it may be about that one)."""
-        if self.channel is not None and self.channel != attempt.channel:
+        return self.stops_contact(attempt.channel, attempt.to, attempt.party, attempt.debts)
+
+    def stops_contact(self, channel: Channel, to: str, party: Party,
+                      debts: tuple[str, ...]) -> bool:
+        """`stops` for an attempt given by the fields a stop reads."""
+        if self.channel is not None and self.channel != channel:
             return False
-        if self.to is not None and self.to != attempt.to:
+        if self.to is not None and self.to != to:
             return False
-        if self.debtor_only and attempt.party is not Party.DEBTOR:
+        if self.debtor_only and party is not Party.DEBTOR:
             return False
-        return not (self.debts and attempt.debts and self.debts.isdisjoint(attempt.debts))
+        return not (self.debts and debts and self.debts.isdisjoint(debts))
+
+
+#: What a profile found wrong with an attempt: (rule id, reason) pairs in the order found.
+Found = tuple[tuple[str, str], ...]
+
+
+def refusal(rule: str, reason: str) -> Found:
+    """One rule found broken, with the reason a borrower would understand."""
+    return ((rule, reason),)
 
 
 class DebtorState:
@@ -100,21 +116,8 @@ class DebtorState:
         self.known_debts: dict[str, None] = {}
         self.last_at: datetime | None = None
         self.stops: list[Stop] = []
-        self.counters = counters
-
-
-class Context:
-    """An attempt seen from the debtor's side: local times in every zone, the local day
-    (an ordinal on the first zone's calendar) and the debts it is counted toward.
-    A plain slotted class, built once per attempt on the hot path."""
-
-    __slots__ = ("candidates", "day", "local_times")
-
-    def __init__(self, local_times: tuple[datetime, ...], day: int,
-                 candidates: tuple[str, ...]) -> None:
-        self.local_times = local_times
-        self.day = day
-        self.candidates = candidates
+        # Typed by each profile where it reads them (`c: CnCounters = state.counters`).
+        self.counters: Any = counters
 
 
 C = TypeVar("C")
@@ -127,15 +130,17 @@ class ComplianceLedger(ABC, Generic[C]):
         self.profile = profile
         self._default_zones = (zone(default_timezone),)
         self._debtors: dict[str, DebtorState] = {}
+        # One Decision per distinct refusal: refusals repeat, and a Decision is immutable.
+        self._refusals: dict[Found, Decision] = {}
 
     # ---- public API -------------------------------------------------------------------
 
     def judge(self, attempt: Attempt) -> Decision:
         """Whether `attempt` may be made now, without recording anything."""
-        state = self._debtors.get(attempt.debtor) or self._new_state()
-        self._check_order(state, attempt.at, attempt.debtor)
-        ctx = self._context(attempt, state)
-        return self._evaluate(attempt, state, ctx)[0]
+        return self.record_attempt(
+            attempt.at, attempt.channel, attempt.debtor, attempt.debts, attempt.party,
+            attempt.to, attempt.agency, attempt.outcome, attempt.collectors, dry_run=True,
+        )
 
     def judge_planned(self, attempt: Attempt) -> Decision:
         """Judge a contact before its outcome is known: allowed only if every outcome its
@@ -159,7 +164,10 @@ class ComplianceLedger(ABC, Generic[C]):
         """Record one event of the history. For an attempt, judge it first and count it only
         if allowed; the decision is returned. Other events return None."""
         if isinstance(event, Attempt):
-            return self._record_attempt(event)
+            return self.record_attempt(
+                event.at, event.channel, event.debtor, event.debts, event.party, event.to,
+                event.agency, event.outcome, event.collectors,
+            )
         if isinstance(event, DebtorInfo):
             self._record_debtor(event)
             return None
@@ -190,6 +198,56 @@ class ComplianceLedger(ABC, Generic[C]):
             ]
         return None
 
+    def record_attempt(
+        self, at: datetime, channel: Channel, debtor: str, debts: tuple[str, ...] = (),
+        party: Party = Party.DEBTOR, to: str = "", agency: str = "",
+        outcome: Outcome = Outcome.NO_ANSWER, collectors: int | None = None, *,
+        dry_run: bool = False,
+    ) -> Decision:
+        """`record(Attempt(...))` for an attempt given field by field, without building the
+        `Attempt` (the hot path of a replay); fields an `Attempt` would refuse are refused
+        with the same error. `dry_run`: judge only, record nothing (what `judge` does)."""
+        if (
+            type(at.tzinfo) is not timezone or not debtor or "" in debts
+            or (collectors is not None and collectors < 1)
+        ):
+            Attempt(at, channel, debtor, debts, party, to, agency, outcome, collectors)
+        state = self._debtors.get(debtor)
+        if state is None:
+            state = self._new_state()
+            if not dry_run:
+                self._debtors[debtor] = state
+        last = state.last_at
+        if last is not None and at < last:
+            self._check_order(state, at, debtor)
+        zones = state.zones
+        if len(zones) == 1:
+            local_times: tuple[datetime, ...] = (at.astimezone(zones[0]),)
+        else:
+            local_times = tuple(at.astimezone(z) for z in zones)
+        day = local_times[0].toordinal()
+        found: Found = ()
+        if state.stops:
+            hits: list[Stop] = []
+            for stop in state.stops:
+                if stop.stops_contact(channel, to, party, debts) and all(
+                    h.rule != stop.rule for h in hits
+                ):
+                    hits.append(stop)
+            found = tuple((s.rule, s.reason) for s in hits)
+        found = self._judge(state, at, channel, debtor, debts, party, to, outcome, collectors,
+                            local_times, day, found, not dry_run)
+        if dry_run:
+            return self._decision(found)
+        state.last_at = at
+        if found:
+            return self._decision(found)
+        known = state.known_debts
+        for debt in debts:
+            if debt not in known:
+                known[debt] = None
+        return ALLOWED
+
     def timezones(self, debtor: str) -> tuple[str, ...]:
         """The zones the guard judges `debtor`'s local time in (the profile default if unknown)."""
         state = self._debtors.get(debtor)
@@ -203,14 +261,17 @@ class ComplianceLedger(ABC, Generic[C]):
         """Fresh per-debtor counters of the profile."""
 
     @abstractmethod
-    def _evaluate(
-        self, attempt: Attempt, state: DebtorState, ctx: Context
-    ) -> tuple[Decision, object]:
-        """Decide `attempt`; the second item is whatever `_count` needs to count it cheaply."""
-
-    @abstractmethod
-    def _count(self, attempt: Attempt, state: DebtorState, ctx: Context, memo: object) -> None:
-        """Count an allowed attempt."""
+    def _judge(
+        self, state: DebtorState, at: datetime, channel: Channel, debtor: str,
+        debts: tuple[str, ...], party: Party, to: str, outcome: Outcome,
+        collectors: int | None, local_times: tuple[datetime, ...], day: int, found: Found,
+        count: bool,
+    ) -> Found:
+        """`found` (what the stops in force refuse) and, after it, what the profile's own
+        rules find wrong with an attempt, in the order of its rules. `local_times`: the
+        attempt in each of the debtor's zones; `day`: the local day (an ordinal on the first
+        zone's calendar). When nothing is found and `count`, count the attempt; otherwise
+        change nothing."""
 
     @abstractmethod
     def _on_inbound(self, event: Inbound, state: DebtorState, day: int) -> None:
@@ -245,7 +306,8 @@ class ComplianceLedger(ABC, Generic[C]):
 
     def counters(self, state: DebtorState) -> C:
         """The profile's counters of a debtor, typed."""
-        return state.counters  # type: ignore[return-value]
+        counters: C = state.counters
+        return counters
 
     @staticmethod
     def _check_order(state: DebtorState, at: datetime, debtor: str) -> None:
@@ -266,57 +328,18 @@ class ComplianceLedger(ABC, Generic[C]):
     def _day(at: datetime, state: DebtorState) -> int:
         return at.astimezone(state.zones[0]).toordinal()
 
-    def _context(self, attempt: Attempt, state: DebtorState) -> Context:
-        at = attempt.at
-        zones = state.zones
-        if len(zones) == 1:
-            local_times: tuple[datetime, ...] = (at.astimezone(zones[0]),)
-        else:
-            local_times = tuple(at.astimezone(z) for z in zones)
-        candidates = attempt.debts or tuple(state.known_debts) or (NO_PARTICULAR_DEBT,)
-        return Context(local_times, local_times[0].toordinal(), candidates)
-
-    def _record_attempt(self, attempt: Attempt) -> Decision:
-        # The hot path of a replay: the steps of _state, _check_order, _context and
-        # _learn_debts, inlined.
-        debtor = attempt.debtor
-        state = self._debtors.get(debtor)
-        if state is None:
-            state = self._debtors[debtor] = self._new_state()
-        at = attempt.at
-        last = state.last_at
-        if last is not None and at < last:
-            self._check_order(state, at, debtor)
-        zones = state.zones
-        if len(zones) == 1:
-            local_times: tuple[datetime, ...] = (at.astimezone(zones[0]),)
-        else:
-            local_times = tuple(at.astimezone(z) for z in zones)
-        known = state.known_debts
-        candidates = attempt.debts or tuple(known) or (NO_PARTICULAR_DEBT,)
-        ctx = Context(local_times, local_times[0].toordinal(), candidates)
-        decision, memo = self._evaluate(attempt, state, ctx)
-        state.last_at = at
-        if decision.allowed:
-            self._count(attempt, state, ctx, memo)
-            for debt in attempt.debts:
-                if debt not in known:
-                    known[debt] = None
+    def _decision(self, found: Found) -> Decision:
+        if not found:
+            return ALLOWED
+        decision = self._refusals.get(found)
+        if decision is None:
+            decision = self._refusals[found] = refuse(list(found))
         return decision
 
     def _record_debtor(self, info: DebtorInfo) -> None:
         state = self._state(info.debtor)
         state.zones = tuple(zone(name) for name in info.timezones)
         state.unreachable = info.unreachable
-
-    @staticmethod
-    def _stopped_by(attempt: Attempt, state: DebtorState) -> list[Stop]:
-        """The stops in force that forbid `attempt`, one per rule."""
-        hits: list[Stop] = []
-        for stop in state.stops:
-            if stop.stops(attempt) and all(h.rule != stop.rule for h in hits):
-                hits.append(stop)
-        return hits
 
 
 def refuse(refusals: list[tuple[str, str]]) -> Decision:

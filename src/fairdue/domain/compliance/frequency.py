@@ -19,7 +19,7 @@ they can no longer share a seven-day window with a new call.
 from __future__ import annotations
 
 from bisect import insort
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import product
 
 #: Above this many combinations the book stops searching re-assignments and refuses: it
@@ -45,13 +45,13 @@ class Plan:
     """Where a new mark goes, and which flexible marks move to make room."""
 
     assign: tuple[str, ...]
-    moves: dict[int, tuple[Mark, str]] = field(default_factory=dict)
+    moves: dict[int, tuple[Mark, str]] | None = None
 
 
 class FrequencyBook:
     """The frequency marks of one person, per debt. See the module docstring."""
 
-    __slots__ = ("_by_debt", "_flexible", "_max", "_seq", "_wait", "_window")
+    __slots__ = ("_by_debt", "_flexible", "_low", "_max", "_seq", "_span2", "_wait", "_window")
 
     def __init__(self, max_calls: int, window_days: int, wait_days: int) -> None:
         self._max = max_calls
@@ -60,6 +60,10 @@ class FrequencyBook:
         self._by_debt: dict[str, list[Mark]] = {}
         self._flexible: list[Mark] = []
         self._seq = 0
+        # No mark in `_by_debt` is older than this day (a bound, not always the minimum):
+        # while the prune horizon has not passed it, pruning has nothing to do.
+        self._low: int | None = None
+        self._span2 = 2 * max(window_days, wait_days)  # marks older than this are pruned
 
     # ---- judging --------------------------------------------------------------------------
 
@@ -93,11 +97,19 @@ class FrequencyBook:
         """Where a new placed call could go on `day`, or None when no assignment keeps every
         debt within the limits. `flexible`: counts toward one of `candidates`; otherwise
         toward each of them."""
+        room = self.room
         if flexible:
-            best = max(candidates, key=lambda d: self.room(d, day))
-            if self.room(best, day) > 0:
+            best, most = candidates[0], room(candidates[0], day)
+            for debt in candidates[1:]:
+                left = room(debt, day)
+                if left > most:
+                    best, most = debt, left
+            if most > 0:
                 return Plan((best,))
-        elif all(self.room(d, day) > 0 for d in candidates):
+        elif len(candidates) == 1:
+            if room(candidates[0], day) > 0:
+                return Plan(candidates)
+        elif all(room(d, day) > 0 for d in candidates):
             return Plan(candidates)
         return self._search(day, candidates, flexible)
 
@@ -106,18 +118,16 @@ class FrequencyBook:
     def add_call(self, plan: Plan, day: int, candidates: tuple[str, ...], flexible: bool,
                  conversation: bool) -> None:
         """Count a placed call as `plan` (from `plan()` on the same state) says."""
-        for mark, debt in plan.moves.values():
-            self._move(mark, debt)
-        self._append(Mark(self._next(), day, candidates, True, conversation, flexible,
-                          plan.assign))
-        self._prune(day)
+        if plan.moves:
+            for mark, debt in plan.moves.values():
+                self._move(mark, debt)
+        self._add(day, candidates, True, conversation, flexible, plan.assign)
 
     def add_conversation(self, day: int, candidates: tuple[str, ...], flexible: bool) -> None:
         """A conversation that is not itself a counted call (the debtor called in, or the call
         was made with consent): it still starts the wait for the debts discussed."""
         assign = (max(candidates, key=lambda d: self.room(d, day)),) if flexible else candidates
-        self._append(Mark(self._next(), day, candidates, False, True, flexible, assign))
-        self._prune(day)
+        self._add(day, candidates, False, True, flexible, assign)
 
     def assignments(self) -> list[tuple[int, tuple[str, ...], tuple[str, ...]]]:
         """(day, candidates, assigned debts) of the marks kept; for explanations and tests."""
@@ -129,15 +139,25 @@ class FrequencyBook:
 
     # ---- internals ------------------------------------------------------------------------
 
-    def _next(self) -> int:
+    def _add(self, day: int, candidates: tuple[str, ...], counted: bool, conversation: bool,
+             flexible: bool, assign: tuple[str, ...]) -> None:
+        """Keep a new mark, then prune what it leaves too old to matter."""
         self._seq += 1
-        return self._seq
-
-    def _append(self, mark: Mark) -> None:
-        for debt in mark.assigned:
-            self._by_debt.setdefault(debt, []).append(mark)
-        if mark.flexible:
+        mark = Mark(self._seq, day, candidates, counted, conversation, flexible, assign)
+        by_debt = self._by_debt
+        for debt in assign:
+            marks = by_debt.get(debt)
+            if marks is None:
+                by_debt[debt] = [mark]
+            else:
+                marks.append(mark)
+        if flexible:
             self._flexible.append(mark)
+        low = self._low
+        if low is None or day < low:
+            self._low = low = day
+        if low < day - self._span2:
+            self._prune(day)
 
     def _move(self, mark: Mark, debt: str) -> None:
         (old,) = mark.assigned
@@ -148,7 +168,7 @@ class FrequencyBook:
         mark.assigned = (debt,)
 
     def _prune(self, day: int) -> None:
-        horizon = day - 2 * max(self._window, self._wait)
+        horizon = day - self._span2
         for debt, marks in list(self._by_debt.items()):
             if marks and marks[0].day < horizon:
                 kept = [m for m in marks if m.day >= horizon]
@@ -158,6 +178,7 @@ class FrequencyBook:
                     del self._by_debt[debt]
         if self._flexible and self._flexible[0].day < horizon:
             self._flexible = [m for m in self._flexible if m.day >= horizon]
+        self._low = min((m.day for marks in self._by_debt.values() for m in marks), default=None)
 
     def _search(self, day: int, candidates: tuple[str, ...], flexible: bool) -> Plan | None:
         """Try re-assigning the flexible marks that share a window with `day`.

@@ -21,24 +21,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from fairdue.domain.compliance.engine import (
     NO_PARTICULAR_DEBT,
     ComplianceLedger,
-    Context,
     DebtorState,
+    Found,
     Stop,
-    refuse,
+    refusal,
 )
 from fairdue.domain.compliance.frequency import FrequencyBook, Plan
 from fairdue.domain.compliance.model import (
-    ALLOWED,
     NEVER_CONNECTED,
     TELEPHONE_CHANNELS,
-    Attempt,
     Cease,
+    Channel,
     Consent,
-    Decision,
     Dispute,
     Inbound,
     OptOut,
@@ -50,6 +49,18 @@ from fairdue.errors import InvalidInput
 
 #: Outcomes that mean a third party was actually communicated with.
 _COMMUNICATED = frozenset({Outcome.CONVERSATION, Outcome.DELIVERED})
+
+# Members read on the hot path, bound once (a global is cheaper than an enum attribute).
+_CONTACT = Party.CONTACT
+_CONVERSATION = Outcome.CONVERSATION
+
+
+def _flexible(outcome: Outcome, debts: tuple[str, ...], candidates: tuple[str, ...]) -> bool:
+    """Counts toward one debt only: a call reaching no one about several debts, or any
+    contact about no particular debt while the debtor has several."""
+    if len(candidates) < 2:
+        return False
+    return outcome is not _CONVERSATION or not debts
 
 
 @dataclass(slots=True)
@@ -70,22 +81,29 @@ class RegfLedger(ComplianceLedger[RegfCounters]):
         self.params: RegfParameters = profile.parameters
         super().__init__(profile, self.params.default_timezone)
         p = self.params
-        self._r_time = (
+        self._f_time = refusal(
+            "US-04",
             f"We may not contact you before {p.earliest:%H:%M} or after {p.latest:%H:%M} "
             "where you are (in every time zone you may be in)."
         )
-        self._r_calls = (
+        self._f_calls = refusal(
+            "US-01",
             f"We have already called you {p.max_calls} times about this debt in "
             f"{p.window_days} days, so we may not call again yet."
         )
-        self._r_wait = (
+        self._f_wait = refusal(
+            "US-01",
             f"We spoke with you about this debt less than {p.conversation_wait_days} days ago, "
             "so we may not call you about it yet."
         )
-        self._r_third = (
+        self._f_third = refusal(
+            "US-06",
             "We may contact someone other than you only to find out how to reach you, "
             "and only once."
         )
+        self._earliest = p.earliest
+        self._latest = p.latest
+        self._third_party_contacts = p.third_party_contacts
 
     def frequency_assignments(
         self, debtor: str
@@ -103,80 +121,71 @@ class RegfLedger(ComplianceLedger[RegfCounters]):
 
     # ---- judging --------------------------------------------------------------------------
 
-    def _evaluate(
-        self, attempt: Attempt, state: DebtorState, ctx: Context
-    ) -> tuple[Decision, object]:
-        refusals: list[tuple[str, str]] = []
-        if state.stops:
-            refusals.extend((s.rule, s.reason) for s in self._stopped_by(attempt, state))
-        earliest = self.params.earliest
-        latest = self.params.latest
-        for local in ctx.local_times:
+    def _judge(
+        self, state: DebtorState, at: datetime, channel: Channel, debtor: str,
+        debts: tuple[str, ...], party: Party, to: str, outcome: Outcome,
+        collectors: int | None, local_times: tuple[datetime, ...], day: int, found: Found,
+        count: bool,
+    ) -> Found:
+        earliest = self._earliest
+        latest = self._latest
+        for local in local_times:
             clock = local.time()
             if clock < earliest or clock > latest:
-                refusals.append(("US-04", self._r_time))
+                found += self._f_time
                 break
-        counters = self.counters(state)
+        counters: RegfCounters = state.counters
+        conversation = outcome is _CONVERSATION
+        if party is _CONTACT:
+            if counters.third_parties.get(to, 0) >= self._third_party_contacts:
+                found += self._f_third
+            elif count and not found and outcome in _COMMUNICATED:
+                counters.third_parties[to] = counters.third_parties.get(to, 0) + 1
+            return found
+        book = counters.book
         plan: Plan | None = None
-        if attempt.party is Party.CONTACT:
-            if counters.third_parties.get(attempt.to, 0) >= self.params.third_party_contacts:
-                refusals.append(("US-06", self._r_third))
-        elif self._limited(attempt) and not self._consented(attempt, counters, ctx):
-            plan = counters.book.plan(ctx.day, ctx.candidates, self._flexible(attempt, ctx))
-            if plan is None:
-                waiting = any(counters.book.waiting(d, ctx.day) for d in ctx.candidates)
-                refusals.append(("US-01", self._r_wait if waiting else self._r_calls))
-        if refusals:
-            return refuse(refusals), None
-        return ALLOWED, plan
-
-    @staticmethod
-    def _limited(attempt: Attempt) -> bool:
-        """A telephone call to the debtor that connected to the number (so it counts)."""
-        return attempt.channel in TELEPHONE_CHANNELS and attempt.outcome not in NEVER_CONNECTED
-
-    @staticmethod
-    def _flexible(attempt: Attempt, ctx: Context) -> bool:
-        """Counts toward one debt only: a call reaching no one about several debts, or any
-        contact about no particular debt while the debtor has several."""
-        if len(ctx.candidates) < 2:
-            return False
-        return attempt.outcome is not Outcome.CONVERSATION or not attempt.debts
-
-    def _consented(self, attempt: Attempt, counters: RegfCounters, ctx: Context) -> bool:
-        last_ok = ctx.day
-        for consent, day in counters.consents:
-            if day + self.params.consent_days - 1 < last_ok or not consent.covers(attempt.channel):
-                continue
-            if not consent.debts or set(ctx.candidates) <= set(consent.debts):
-                return True
-        return False
-
-    # ---- recording ------------------------------------------------------------------------
-
-    def _count(self, attempt: Attempt, state: DebtorState, ctx: Context, memo: object) -> None:
-        counters = self.counters(state)
-        if attempt.party is Party.CONTACT:
-            if attempt.outcome in _COMMUNICATED:
-                counters.third_parties[attempt.to] = counters.third_parties.get(attempt.to, 0) + 1
-            return
-        conversation = attempt.outcome is Outcome.CONVERSATION
-        if isinstance(memo, Plan):
-            counters.book.add_call(memo, ctx.day, ctx.candidates, self._flexible(attempt, ctx),
-                                   conversation)
-        elif conversation and attempt.channel in TELEPHONE_CHANNELS:
-            counters.book.add_conversation(ctx.day, ctx.candidates, self._flexible(attempt, ctx))
+        candidates = debts
+        flexible = False
+        if channel in TELEPHONE_CHANNELS and outcome not in NEVER_CONNECTED:
+            # A telephone call to the debtor that connected to the number: it counts, unless
+            # made with consent (a conversation still starts the wait).
+            candidates = debts or tuple(state.known_debts) or (NO_PARTICULAR_DEBT,)
+            flexible = _flexible(outcome, debts, candidates)
+            if not (counters.consents and self._consented(channel, counters, candidates, day)):
+                plan = book.plan(day, candidates, flexible)
+                if plan is None:
+                    waiting = any(book.waiting(d, day) for d in candidates)
+                    found += self._f_wait if waiting else self._f_calls
+        if found or not count:
+            return found
+        # Allowed: count it.
+        if plan is not None:
+            book.add_call(plan, day, candidates, flexible, conversation)
+        elif conversation and channel in TELEPHONE_CHANNELS:
+            book.add_conversation(day, candidates, flexible)
         if conversation:
             counters.consents.clear()
         elif counters.consents:
-            self._expire(counters, ctx.day)
+            self._expire(counters, day)
+        return found
+
+    def _consented(self, channel: Channel, counters: RegfCounters, candidates: tuple[str, ...],
+                   day: int) -> bool:
+        for consent, given in counters.consents:
+            if given + self.params.consent_days - 1 < day or not consent.covers(channel):
+                continue
+            if not consent.debts or set(candidates) <= set(consent.debts):
+                return True
+        return False
+
+    # ---- other events -------------------------------------------------------------------
 
     def _expire(self, counters: RegfCounters, day: int) -> None:
         keep = self.params.consent_days
         counters.consents = [(c, d) for c, d in counters.consents if d + keep - 1 >= day]
 
     def _on_inbound(self, event: Inbound, state: DebtorState, day: int) -> None:
-        if event.outcome is not Outcome.CONVERSATION:
+        if event.outcome is not _CONVERSATION:
             return
         counters = self.counters(state)
         counters.consents.clear()
