@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -22,6 +23,9 @@ from fairdue.services.messagebus import EventBus
 from fairdue.services.unit_of_work import UnitOfWork
 from fairdue.settings import Settings
 
+if TYPE_CHECKING:
+    from fairdue.services.strategy import Strategy
+
 
 @dataclass
 class App:
@@ -33,6 +37,13 @@ class App:
     @cached_property
     def keys(self) -> KeyRing:
         return load_key_file(self.settings.resolved_key_file())
+
+    @cached_property
+    def strategy(self) -> Strategy:
+        """The policy in force and its profile, read once per process."""
+        from fairdue.services.strategy import load_strategy
+
+        return load_strategy(self.settings)
 
     @property
     def buckets(self) -> BucketTable:

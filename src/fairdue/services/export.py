@@ -1,4 +1,5 @@
-"""Exports for other programs: cases, loans, payments and domain events, as JSON lines or CSV.
+"""Exports for other programs: cases, loans, payments, domain events, decisions and planned
+contacts, as JSON lines or CSV.
 
 Amounts are decimal strings (never floats) and rows are streamed, so a million loans export
 in constant memory.
@@ -14,7 +15,7 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Select, select
 
-from fairdue.adapters.db.tables import cases, domain_events, loans, payments
+from fairdue.adapters.db.tables import cases, contacts, decisions, domain_events, loans, payments
 from fairdue.domain.money import format_minor
 from fairdue.errors import InvalidInput
 
@@ -67,8 +68,33 @@ def _events(conn: Connection) -> Iterator[Row]:
         }
 
 
+def _decisions(conn: Connection) -> Iterator[Row]:
+    query = select(decisions).order_by(decisions.c.business_date, decisions.c.case_id)
+    for r in _stream(conn, query):
+        yield {
+            "decision_id": r.decision_id, "case_id": r.case_id, "borrower_id": r.borrower_id,
+            "business_date": r.business_date, "policy_version": r.policy_version,
+            "variant": r.variant, "step": r.step, "facts": json.loads(r.facts),
+            "actions": json.loads(r.actions), "rules_checked": json.loads(r.rules_checked),
+            "decided_at": r.decided_at,
+        }
+
+
+def _contacts(conn: Connection) -> Iterator[Row]:
+    query = select(contacts).order_by(contacts.c.created_at, contacts.c.contact_id)
+    for r in _stream(conn, query):
+        yield {
+            "contact_id": r.contact_id, "case_id": r.case_id, "borrower_id": r.borrower_id,
+            "channel": r.channel, "template": r.template, "language": r.language,
+            "priority": r.priority, "scheduled_at": r.scheduled_at, "status": r.status,
+            "blocked_by": r.blocked_by, "blocked_reason": r.blocked_reason, "reason": r.reason,
+            "attempts": r.attempts, "decision_id": r.decision_id, "created_at": r.created_at,
+        }
+
+
 EXPORTS: dict[str, Callable[[Connection], Iterator[Row]]] = {
     "cases": _cases, "loans": _loans, "payments": _payments, "events": _events,
+    "decisions": _decisions, "contacts": _contacts,
 }
 
 
@@ -101,7 +127,7 @@ def write_export(conn: Connection, what: str, fmt: str, out: IO[str]) -> int:
             if writer is None:
                 writer = csv.DictWriter(out, fieldnames=list(plain), lineterminator="\n")
                 writer.writeheader()
-            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else
+            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else
                              ("" if v is None else v) for k, v in plain.items()})
         count += 1
     return count

@@ -264,7 +264,7 @@ def test_numbers_are_configurable() -> None:
 
 
 def test_profile_records_status_of_every_rule() -> None:
-    assert [r.id for r in CN.rules] == [f"CN-{n:02d}" for n in range(1, 12)]
+    assert [r.id for r in CN.rules] == [f"CN-{n:02d}" for n in range(1, 13)]
     assert CN.rule("CN-01").status == "S" and CN.rule("CN-11").status == "V"
     assert {r.enforced_by for r in CN.rules} <= {"guard", "text", "records", "process"}
 

@@ -352,6 +352,6 @@ def test_events_out_of_time_order_are_refused(guard: RegfLedger) -> None:
 
 
 def test_profile_records_sources_and_status() -> None:
-    assert {r.id for r in US_REGF.rules} == {f"US-{n:02d}" for n in range(1, 14)}
+    assert {r.id for r in US_REGF.rules} == {f"US-{n:02d}" for n in range(1, 15)}
     assert all(r.status in ("V", "S") for r in US_REGF.rules)
-    assert US_REGF.rule("US-01").status == "V"
+    assert US_REGF.rule("US-01").status == "V" and US_REGF.rule("US-02").status == "V"

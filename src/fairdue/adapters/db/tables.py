@@ -162,7 +162,8 @@ Index("ix_loan_bucket_history_moved_on", loan_bucket_history.c.moved_on)
 domain_events = Table(
     "domain_events",
     metadata,
-    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
     Column("name", String(64), nullable=False),
     Column("subject", String(64), nullable=False, index=True),
     Column("occurred_on", Date, nullable=True),
@@ -192,6 +193,10 @@ daily_run_partitions = Table(
     Column("cases_opened", Integer, nullable=False, server_default=text("0")),
     Column("cases_cured", Integer, nullable=False, server_default=text("0")),
     Column("finished_at", DateTime(timezone=True), nullable=True),
+    # Which worker process holds the partition and since when: a claim older than the
+    # lease belongs to a crashed worker and may be taken over.
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=True),
 )
 
 audit_log = Table(
@@ -220,4 +225,168 @@ import_batches = Table(
     Column("rows_added", Integer, nullable=False, server_default=text("0")),
     Column("rows_unchanged", Integer, nullable=False, server_default=text("0")),
     Column("rows_rejected", Integer, nullable=False, server_default=text("0")),
+)
+
+# --- the contact strategy: policies, decisions, the outbox and what contacts achieved ---
+
+policies = Table(
+    "policies",
+    metadata,
+    # sha256 of the policy file's text: a decision names the exact policy that made it.
+    Column("version", String(64), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("profile", String(32), nullable=False),
+    Column("source", String(255), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("first_used_at", DateTime(timezone=True), nullable=False),
+)
+
+experiment_assignments = Table(
+    "experiment_assignments",
+    metadata,
+    Column("case_id", String(64), ForeignKey("cases.case_id"), primary_key=True),
+    Column("experiment", String(64), primary_key=True),
+    Column("variant", String(64), nullable=False),
+    Column("policy_version", String(64), ForeignKey("policies.version"), nullable=False),
+    Column("assigned_on", Date, nullable=False),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("decision_id", String(80), primary_key=True),
+    Column("case_id", String(64), ForeignKey("cases.case_id"), nullable=False),
+    Column("borrower_id", ID, nullable=False, index=True),
+    Column("business_date", Date, nullable=False),
+    Column("policy_version", String(64), ForeignKey("policies.version"), nullable=False),
+    Column("variant", String(64), nullable=True),
+    Column("step", String(64), nullable=True),
+    Column("facts", Text, nullable=False),
+    Column("actions", Text, nullable=False),
+    Column("rules_checked", Text, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    # decision_id is "<case_id>@<YYYYMMDD>": the key itself says one decision per case a day.
+)
+Index("ix_decisions_business_date", decisions.c.business_date)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    # The outbox and the call queue in one: every planned contact, sent or blocked.
+    Column("contact_id", String(96), primary_key=True),
+    Column("case_id", String(64), ForeignKey("cases.case_id"), nullable=True),
+    Column("borrower_id", ID, ForeignKey("borrowers.borrower_id"), nullable=False, index=True),
+    Column("decision_id", String(80), ForeignKey("decisions.decision_id"), nullable=True),
+    Column("channel", String(24), nullable=False),
+    Column("template", String(64), nullable=True),
+    Column("language", String(8), nullable=False),
+    Column("priority", Integer, nullable=False, server_default=text("0")),
+    Column("scheduled_at", DateTime(timezone=True), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("blocked_by", String(255), nullable=True),
+    Column("blocked_reason", Text, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("idempotency_key", String(64), nullable=False),
+    # Dispatch: who holds the message and since when, when to try again, what the
+    # provider called it (for receipts) and the last thing that went wrong.
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=True),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("provider_id", String(128), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # idempotency_key is sha256(contact_id): unique because the key is, with no index to
+    # keep up (a random-order index costs every insert of a big daily run).
+)
+Index("ix_contacts_provider_id", contacts.c.provider_id)
+Index("ix_contacts_status_scheduled_at", contacts.c.status, contacts.c.scheduled_at)
+
+contact_attempts = Table(
+    "contact_attempts",
+    metadata,
+    # What happened when someone (a dispatcher, a dialer, an agent) tried to reach a person.
+    Column("attempt_id", String(96), primary_key=True),
+    Column("borrower_id", ID, ForeignKey("borrowers.borrower_id"), nullable=False),
+    Column("case_id", String(64), nullable=True),
+    Column("contact_id", String(96), nullable=True),
+    Column("channel", String(24), nullable=False),
+    Column("party", String(16), nullable=False),
+    Column("outcome", String(24), nullable=False),
+    Column("disposition", String(24), nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("recorded_by", String(64), nullable=False),
+    Column("note", Text, nullable=True),
+    # Rule ids the guard found broken by an attempt made outside fairdue; null when lawful.
+    Column("violated", String(255), nullable=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_contact_attempts_borrower_id_at", contact_attempts.c.borrower_id, contact_attempts.c.at)
+
+channel_states = Table(
+    "channel_states",
+    metadata,
+    # A running summary per borrower and channel, kept current with each attempt, so the
+    # daily run reads one row per channel instead of a borrower's whole contact history.
+    Column("borrower_id", ID, ForeignKey("borrowers.borrower_id"), primary_key=True),
+    Column("channel", String(24), primary_key=True),
+    Column("last_planned_on", Date, nullable=True),
+    Column("last_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("last_success_at", DateTime(timezone=True), nullable=True),
+    Column("consecutive_failures", Integer, nullable=False, server_default=text("0")),
+)
+
+borrower_contact_facts = Table(
+    "borrower_contact_facts",
+    metadata,
+    Column("borrower_id", ID, ForeignKey("borrowers.borrower_id"), primary_key=True),
+    Column("last_rpc_at", DateTime(timezone=True), nullable=True),
+    Column("failed_in_a_row", Integer, nullable=False, server_default=text("0")),
+    Column("unreachable_since", DateTime(timezone=True), nullable=True),
+    Column("refusals", Integer, nullable=False, server_default=text("0")),
+    Column("promises_kept", Integer, nullable=False, server_default=text("0")),
+    Column("promises_broken", Integer, nullable=False, server_default=text("0")),
+)
+
+contact_restrictions = Table(
+    "contact_restrictions",
+    metadata,
+    # Cease, dispute, complaint, opt-out, do-not-contact, hardship, grace: each in force
+    # from `started_at` until lifted; kept after lifting as the record of what was honoured.
+    Column("restriction_id", String(96), primary_key=True),
+    Column("borrower_id", ID, ForeignKey("borrowers.borrower_id"), nullable=False, index=True),
+    Column("kind", String(24), nullable=False),
+    Column("channel", String(24), nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("until_on", Date, nullable=True),
+    Column("lifted_at", DateTime(timezone=True), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("recorded_by", String(64), nullable=False),
+)
+
+contact_preferences = Table(
+    "contact_preferences",
+    metadata,
+    # The borrower's own choices: channels they prefer (empty: no preference) and a time
+    # they agreed to be called at, which `cn` lets fall inside the quiet window.
+    Column("borrower_id", ID, ForeignKey("borrowers.borrower_id"), primary_key=True),
+    Column("preferred_channels", String(64), nullable=False, server_default=text("''")),
+    Column("agreed_from", String(5), nullable=True),
+    Column("agreed_to", String(5), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+contact_points = Table(
+    "contact_points",
+    metadata,
+    # Contactability of each of a borrower's contact points (their phone for SMS and calls,
+    # email address, app push token): what the providers' answers and receipts showed.
+    Column("borrower_id", ID, ForeignKey("borrowers.borrower_id"), primary_key=True),
+    Column("channel", String(24), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

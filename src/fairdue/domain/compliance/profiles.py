@@ -127,16 +127,23 @@ CN_RULES: tuple[RuleInfo, ...] = (
              "PIPL arts. 13, 19, 21, 23, 25, 28-29, 55-56", "V", "process"),
     RuleInfo("CN-11", "No disturbing private life by a medium the debtor refused",
              "Civil Code arts. 1032-1033", "V", "guard"),
+    RuleInfo("CN-12", "Collection contact pauses during a complaint, a hardship pause, a grace "
+             "period or a do-not-contact flag, until lifted",
+             "seed S13-S15; CBA 2026 guideline", "S", "guard"),
 )
 
 # The rules document gives no status column for us-regf. US-01 (1006.14(b)(2)) was read in
-# the regulation text itself; the rest are encoded from the CFPB's FAQs and commentary
-# summaries and are marked S until someone checks them against the eCFR text.
+# the regulation text itself; US-02 was checked against the official interpretation's
+# comments 14(b)(3)(i)-3 and 14(b)(3)(ii)-1 (and US-03's several-debts part against 14(b)(4)-2,
+# its ringless-voicemail part not yet), whose dated examples, with those of 14(b)(2)(ii)-1,
+# tests/unit/compliance/test_regf_official_examples.py replays; the rest
+# are encoded from the CFPB's FAQs and commentary summaries and are marked S until someone
+# checks them against the eCFR text.
 REGF_RULES: tuple[RuleInfo, ...] = (
     RuleInfo("US-01", "No more than 7 calls in 7 days per person per debt; no call within 7 "
              "days of a telephone conversation", "12 CFR 1006.14(b)(2)", "V", "guard"),
     RuleInfo("US-02", "Calls with direct prior consent (7 days) and calls that never connect "
-             "are not counted", "12 CFR 1006.14(b)(3)", "S", "guard"),
+             "are not counted", "12 CFR 1006.14(b)(3)", "V", "guard"),
     RuleInfo("US-03", "Ringless voicemail counts, SMS and email do not; several debts",
              "comments to 12 CFR 1006.14(b)", "S", "guard"),
     RuleInfo("US-04", "No contact before 08:00 or after 21:00 at every possible location",
@@ -158,6 +165,9 @@ REGF_RULES: tuple[RuleInfo, ...] = (
              "S", "records"),
     RuleInfo("US-13", "No discrimination in collection procedures", "Reg B 1002.2(m), 1002.4(a)",
              "S", "process"),
+    RuleInfo("US-14", "Collection contact pauses during a complaint, a hardship pause, a grace "
+             "period or a do-not-contact flag, until lifted", "12 CFR 1006.6(c); lender policy",
+             "S", "guard"),
 )
 
 CN = Profile("cn", CN_RULES, CnParameters())
