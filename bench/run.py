@@ -48,6 +48,7 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     from bench_compliance_replay import run as replay_run
     from bench_generate import run as generate_run
+    from bench_policy import run as policy_run
 
     results: dict[str, object] = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
                                   "machine": machine(), "loans": loans, "results": []}
@@ -68,6 +69,8 @@ def main() -> None:
         print(json.dumps(figures[-1]), flush=True)
         results["total_seconds"] = round(time.perf_counter() - started, 1)
     figures.append(replay_run())
+    print(json.dumps(figures[-1]), flush=True)
+    figures.append(policy_run())
     print(json.dumps(figures[-1]), flush=True)
     target = HERE / "results" / "latest.json"
     target.parent.mkdir(exist_ok=True)

@@ -7,6 +7,7 @@ the prefix; the environment wins over the file, and a command-line flag over bot
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -40,6 +41,27 @@ class Settings(BaseModel):
     buckets: str = DEFAULT_BUCKETS.describe()
     allocation_order: str = ",".join(c.value for c in DEFAULT_ALLOCATION_ORDER)
     run_partitions: int = Field(default=8, ge=1, le=256)
+    sms_rate: float | None = Field(default=None, gt=0, description="SMS per second, at most")
+    email_rate: float | None = Field(default=None, gt=0, description="emails per second")
+    push_rate: float | None = Field(default=None, gt=0, description="pushes per second")
+    max_send_attempts: int = Field(default=5, ge=1, le=50)
+    send_time: str = Field(
+        default="09:00",
+        description="local time (HH:MM) the day's messages and call tasks are scheduled for",
+    )
+    # What every message to a borrower tells them (docs/templates.md): who writes, how to
+    # repay, how to check that a collector or a message is real (S12). Placeholders: set them.
+    lender_name: str = Field(default="fairdue", min_length=1)
+    app_name: str = Field(default="fairdue", min_length=1)
+    hotline: str = Field(default="400-000-0000", min_length=1)
+    verify_hotline: str = Field(default="400-000-0001", min_length=1)
+    bank_account_name: str = Field(default="fairdue", min_length=1)
+    bank_account: str = Field(default="6222 0000 0000 0000 000", min_length=1)
+    opt_out_text: str | None = Field(
+        default=None, description="opt-out line (US-08); default: the template language's own")
+    template_dir: str | None = Field(
+        default=None, description="message templates folder; default: the built-in templates")
+    sms_max_segments: int = Field(default=3, ge=1, le=10)
 
     @field_validator("lender_timezone")
     @classmethod
@@ -48,6 +70,15 @@ class Settings(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone such as Asia/Shanghai") from None
+        return value
+
+    @field_validator("send_time")
+    @classmethod
+    def _send_time(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time of day such as 09:00") from None
         return value
 
     @field_validator("buckets")
@@ -65,6 +96,10 @@ class Settings(BaseModel):
     @property
     def bucket_table(self) -> BucketTable:
         return BucketTable.parse(self.buckets)
+
+    @property
+    def send_time_of_day(self) -> time:
+        return time.fromisoformat(self.send_time)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from fairdue.bootstrap import App, build_app
 from fairdue.cli.compliance import app as compliance_app
+from fairdue.cli.policy import app as policy_app
 from fairdue.errors import FairdueError
 from fairdue.settings import Settings, load_settings
 
@@ -29,6 +30,7 @@ borrower_app = typer.Typer(help="Borrowers (personal data masked unless asked fo
 app.add_typer(audit_app, name="audit")
 app.add_typer(borrower_app, name="borrower")
 app.add_typer(compliance_app, name="compliance")
+app.add_typer(policy_app, name="policy")
 
 console = Console()
 err = Console(stderr=True)
@@ -88,7 +90,13 @@ def parse_moment(value: str, what: str) -> datetime:
 
 
 # Commands live in their own modules; importing them registers them on `app`.
-from fairdue.cli import commands_books, commands_ops  # noqa: E402,F401
+from fairdue.cli import (  # noqa: E402,F401
+    commands_books,
+    commands_contact,
+    commands_ops,
+    commands_templates,
+    commands_worker,
+)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

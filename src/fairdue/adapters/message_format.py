@@ -1,0 +1,88 @@
+"""A `MessageContext` as the text values a template sees, formatted for its language (Babel).
+
+zh-CN: `¥1,234.56`, `2026年7月1日`; en: `CN¥1,234.56`, `July 1, 2026` (Babel's locale data,
+long date format). Fixed phrases (the repayment channels sentence, the default opt-out
+line, the debt-collector disclosure) are kept here per language, so the templates stay
+short and a phrase a rule depends on is written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+
+from fairdue.domain.message_context import (
+    MessageContext,
+    requires_collector_disclosure,
+    requires_opt_out,
+)
+from fairdue.domain.money import Money
+
+DEFAULT_LANGUAGE = "zh-CN"
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrases:
+    babel_locale: str
+    repayment_channels: str   # str.format with app, account_name, account_number, hotline
+    opt_out: str
+    collector_disclosure: str
+
+
+PHRASES: dict[str, _Phrases] = {
+    "zh-CN": _Phrases(
+        babel_locale="zh_CN",
+        repayment_channels="{app}App、银行转账（{account_name} {account_number}）或热线{hotline}",
+        opt_out="回复TD退订此渠道消息。",
+        collector_disclosure="本消息由债务催收方发送，用于催收债务。",
+    ),
+    "en": _Phrases(
+        babel_locale="en",
+        repayment_channels="the {app} app, bank transfer ({account_name}, {account_number}) "
+                           "or our hotline {hotline}",
+        opt_out="Reply STOP to stop messages here.",
+        collector_disclosure="This message is from a debt collector attempting to collect a debt.",
+    ),
+}
+
+LANGUAGES: tuple[str, ...] = tuple(PHRASES)
+
+
+def format_money(amount: Money, language: str) -> str:
+    return format_currency(amount.amount, amount.currency, locale=PHRASES[language].babel_locale)
+
+
+def template_values(context: MessageContext, language: str) -> dict[str, str]:
+    """Every field of `TEMPLATE_FIELDS` as text in `language` (one of `LANGUAGES`).
+
+    `opt_out` and `collector_disclosure` are empty unless the context's profile requires them.
+    """
+    phrases = PHRASES[language]
+    locale = phrases.babel_locale
+    lender = context.lender
+    return {
+        "borrower_name": context.borrower_name,
+        "lender_name": lender.lender_name,
+        "profile": context.profile,
+        "days_overdue": format_decimal(context.days_overdue, locale=locale),
+        "loans": format_decimal(context.loans, locale=locale),
+        "amount_due": format_money(context.amount_due, language),
+        "principal": format_money(context.principal, language),
+        "interest": format_money(context.interest, language),
+        "fees": format_money(context.fees, language),
+        "penalty": format_money(context.penalty, language),
+        "oldest_due_date": format_date(context.oldest_due_date, format="long", locale=locale),
+        "app_name": lender.app_name,
+        "bank_account_name": lender.bank_account_name,
+        "bank_account_number": lender.bank_account_number,
+        "hotline": lender.hotline,
+        "repayment_channels": phrases.repayment_channels.format(
+            app=lender.app_name, account_name=lender.bank_account_name,
+            account_number=lender.bank_account_number, hotline=lender.hotline),
+        "verify_hotline": lender.verify_hotline,
+        "opt_out": (lender.opt_out_text or phrases.opt_out) if requires_opt_out(context.profile) else "",
+        "collector_disclosure": (
+            phrases.collector_disclosure if requires_collector_disclosure(context.profile) else ""),
+    }

@@ -1,0 +1,264 @@
+"""The outbox dispatcher behind `fairdue worker`: what is due leaves, lawfully, once.
+
+Batch by batch: claim due messages (a short transaction of its own), then for each one
+look again at the moment of sending (the case may have been paid, a dispute or complaint
+filed, the window closed since the night's decision), render it from its template, send it
+through the channel's sender with its idempotency key, and write every outcome of the
+batch in one transaction. A worker killed at any point loses nothing: its claims expire
+and are taken over; a provider that honours idempotency keys drops the repeat, and for one
+that does not the message is marked `unknown` instead of being sent again (at most once).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fairdue.adapters.db import outbox_repo as outbox
+from fairdue.adapters.db.bulk import insert_dicts
+from fairdue.adapters.db.strategy_repo import upsert
+from fairdue.adapters.db.tables import contact_attempts, contact_points
+from fairdue.adapters.templates import TemplateSet, UnknownTemplate, lender_contact
+from fairdue.bootstrap import App
+from fairdue.domain.compliance.engine import zone
+from fairdue.domain.compliance.guard import new_ledger
+from fairdue.domain.compliance.model import Attempt, Channel, Decision, Party
+from fairdue.domain.compliance.profiles import CnParameters
+from fairdue.domain.contact_holds import hold_refusal
+from fairdue.domain.contact_outcomes import interpret
+from fairdue.domain.contact_schedule import next_allowed, window_for
+from fairdue.domain.dispatch_rules import after_send
+from fairdue.domain.message_context import MessageContext
+from fairdue.domain.messages import OutboundMessage, SendOutcome, SendResult
+from fairdue.domain.money import Money
+from fairdue.errors import FairdueError
+from fairdue.services.contacts import fold_outcome
+from fairdue.services.guard_feed import feed_guard, number_key
+
+#: A claim older than this belongs to a worker that stopped; another may take it over.
+CLAIM_LEASE = timedelta(minutes=5)
+
+Senders = Mapping[str, Any]  # channel name -> fairdue.adapters.channels.Sender
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class DispatchReport:
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    dead: int = 0
+    unknown: int = 0
+    blocked: int = 0
+    rescheduled: int = 0
+    cancelled: int = 0
+    batches: int = 0
+    by_channel: dict[str, int] = field(default_factory=dict)
+
+    def count(self, status: str) -> None:
+        name = {"scheduled": "retrying"}.get(status, status)
+        setattr(self, name, getattr(self, name) + 1)
+
+    def add(self, other: DispatchReport) -> None:
+        for name in ("claimed", "sent", "retrying", "failed", "dead", "unknown", "blocked",
+                     "rescheduled", "cancelled", "batches"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for channel, n in other.by_channel.items():
+            self.by_channel[channel] = self.by_channel.get(channel, 0) + n
+
+
+@dataclass
+class Dispatcher:
+    """One worker's dispatching: the app, its senders per channel and its templates."""
+
+    app: App
+    senders: Senders
+    templates: TemplateSet
+    worker: str = field(default_factory=worker_name)
+    batch_size: int = 200
+    max_attempts: int = 5
+    lease: timedelta = CLAIM_LEASE
+    jitter: Callable[[], float] = random.random
+
+    def run_once(self, *, now: datetime | None = None) -> DispatchReport:
+        """Send everything due at `now` (default the clock), batch after batch."""
+        total = DispatchReport()
+        while True:
+            report = self.run_batch(now=now)
+            if report.claimed == 0:
+                return total
+            total.add(report)
+
+    def run_batch(self, *, now: datetime | None = None) -> DispatchReport:
+        # UTC: SQLite compares stored UTC text with the bound time's own wall clock.
+        moment = (now or self.app.clock.now()).astimezone(UTC)
+        report = DispatchReport()
+        with self.app.uow(self.worker) as uow:
+            claimed = outbox.claim_due(uow.connection, now=moment, worker=self.worker,
+                                       limit=self.batch_size, stale_before=moment - self.lease)
+            uow.commit()
+        if not claimed:
+            return report
+        report.claimed, report.batches = len(claimed), 1
+        stale = {c.contact_id for c in claimed if c.stale}
+        with self.app.engine.connect() as conn:
+            pending = outbox.load_pending(conn, [c.contact_id for c in claimed])
+            borrowers = {p.borrower_id for p in pending}
+            today = moment.astimezone(self.app.zone).date()
+            owed = outbox.overdue_breakdown(conn, borrowers, today)
+            restrictions = outbox.restrictions_for(conn, borrowers, today)
+            preferences = outbox.preferences_for(conn, borrowers)
+            bad = outbox.bad_points(conn, borrowers)
+        results: list[dict[str, Any]] = []
+        failures: list[tuple[str, str, tuple[dict[str, Any], str | None]]] = []
+        invalid: list[tuple[str, str, str]] = []
+        profile = self.app.strategy.profile
+        guard = new_ledger(profile)
+        fed: set[str] = set()
+        for item in pending:
+            row = self._row(item, moment)
+            tz = zone(item.timezone)
+            if item.borrower_id not in fed:
+                feed_guard(guard, item.borrower_id, tz, restrictions.get(item.borrower_id, []),
+                           (), preferences.get(item.borrower_id), moment.astimezone(tz).date())
+                fed.add(item.borrower_id)
+            status = self._one(item, row, moment, tz, guard, restrictions, owed, bad, stale,
+                               failures, invalid)
+            report.count(status)
+            report.by_channel[item.channel] = report.by_channel.get(item.channel, 0) + 1
+            results.append(row)
+        with self.app.uow(self.worker) as uow:
+            conn = uow.connection
+            outbox.save_results(conn, results, worker=self.worker)
+            # A send the provider refused is a failed attempt on that channel (S6).
+            for borrower_id, channel, _ in failures:
+                fold_outcome(conn, borrower_id, channel, moment, interpret("failed"))
+            insert_dicts(conn, contact_attempts, [{
+                "attempt_id": f"A-{r['contact_id']}-{r['attempts']}", "borrower_id": b,
+                "case_id": case, "contact_id": r["contact_id"], "channel": c, "party": "debtor",
+                "outcome": "failed", "disposition": None, "at": moment,
+                "recorded_by": self.worker, "note": r["last_error"], "violated": None,
+                "recorded_at": moment,
+            } for b, c, (r, case) in failures])
+            upsert(conn, contact_points, [
+                {"borrower_id": b, "channel": c, "status": "invalid", "detail": d,
+                 "updated_at": moment} for b, c, d in invalid
+            ], ["borrower_id", "channel"], ["status", "detail", "updated_at"])
+            uow.audit("MessagesDispatched", self.worker, {
+                "claimed": report.claimed, "sent": report.sent, "retrying": report.retrying,
+                "failed": report.failed, "dead": report.dead, "unknown": report.unknown,
+                "blocked": report.blocked, "rescheduled": report.rescheduled,
+                "cancelled": report.cancelled,
+                # Contact points were decrypted to address the messages (a system read).
+                "contact_points_read": report.claimed - report.cancelled - report.blocked,
+            })
+            uow.commit()
+        return report
+
+    def _row(self, item: outbox.Pending, now: datetime) -> dict[str, Any]:
+        return {"contact_id": item.contact_id, "status": "sending", "attempts": item.attempts,
+                "next_attempt_at": None, "scheduled_at": None, "provider_id": None,
+                "last_error": None, "sent_at": None, "blocked_by": None, "blocked_reason": None,
+                "claimed_by": None, "claimed_at": None, "updated_at": now}
+
+    def _one(self, item: outbox.Pending, row: dict[str, Any], now: datetime, tz: Any,
+             guard: Any, restrictions: Mapping[str, list[Any]],
+             owed: Mapping[str, outbox.Breakdown], bad: set[tuple[str, str]], stale: set[str],
+             failures: list[tuple[str, str, tuple[dict[str, Any], str | None]]],
+             invalid: list[tuple[str, str, str]]) -> str:
+        """Decide and do what happens to one claimed message; fills `row`, returns its status."""
+        sender = self.senders[item.channel]
+        row["scheduled_at"] = now
+        if item.contact_id in stale and not sender.idempotent:
+            return _set(row, "unknown", error="the worker sending it stopped; this provider "
+                        "does not drop repeats, so it is not sent again")
+        if not item.case_open or item.borrower_id not in owed:
+            return _set(row, "cancelled", error="nothing is overdue any more: the case was "
+                        "closed before the message went out")
+        if (item.borrower_id, item.channel) in bad:
+            return _set(row, "failed", error="the contact point is known to be invalid")
+        kinds = {r.kind for r in restrictions.get(item.borrower_id, [])}
+        verdict = hold_refusal(kinds, self.app.strategy.profile) or guard.judge_planned(Attempt(
+            at=now, channel=Channel(item.channel), debtor=item.borrower_id, party=Party.DEBTOR,
+            to=number_key(item.borrower_id, item.channel)))
+        if not verdict.allowed:
+            later = self._reschedule(verdict, now, tz)
+            if later is not None:
+                row["scheduled_at"] = later
+                return _set(row, "scheduled", count_as="rescheduled")
+            row["blocked_by"] = ",".join(verdict.rules)
+            row["blocked_reason"] = " ".join(verdict.reasons)
+            return _set(row, "blocked")
+        try:
+            message = self._message(item, owed[item.borrower_id])
+        except FairdueError as exc:
+            return _set(row, "dead", error=f"cannot render the message: {exc}")
+        if message is None:
+            return _set(row, "failed", error=f"the borrower has no {item.channel} contact point")
+        try:
+            result = sender.send(message)
+        except Exception as exc:  # a sender must not raise; if one does, retry later
+            result = SendResult(SendOutcome.TRANSIENT, detail=f"sender error: {type(exc).__name__}")
+        row["attempts"] = item.attempts + 1
+        step = after_send(result, attempts=row["attempts"], max_attempts=self.max_attempts,
+                          now=now, jitter=self.jitter())
+        row["provider_id"] = result.provider_id
+        if step.status == "sent":
+            row["sent_at"] = now
+        if step.retry_at is not None:
+            row["next_attempt_at"] = step.retry_at
+        if step.status == "failed":
+            failures.append((item.borrower_id, item.channel, (row, item.case_id)))
+            if step.contact_point_bad:
+                invalid.append((item.borrower_id, item.channel, result.detail))
+        return _set(row, step.status, error=step.error)
+
+    def _reschedule(self, verdict: Decision, now: datetime, tz: Any) -> datetime | None:
+        """A refusal by the window rule alone means "not now": move to the next opening."""
+        window_rule = "CN-01" if isinstance(self.app.strategy.profile.parameters, CnParameters) \
+            else "US-04"
+        if set(verdict.rules) != {window_rule}:
+            return None
+        return next_allowed(now, (tz,), window_for(self.app.strategy.profile.parameters))
+
+    def _message(self, item: outbox.Pending, owed: outbox.Breakdown) -> OutboundMessage | None:
+        pii = self.app.keys.cipher.open(item.pii, aad=item.borrower_id)
+        to = {"sms": (pii.get("phones") or [None])[0], "email": (pii.get("emails") or [None])[0],
+              "push": pii.get("push_token")}.get(item.channel)
+        if not to:
+            return None
+        if not item.template:
+            raise UnknownTemplate(f"contact {item.contact_id} names no template")
+        currency = owed.currency
+        context = MessageContext(
+            borrower_name=pii["name"], days_overdue=max(item.dpd, 1),
+            principal=Money.from_minor(owed.principal, currency),
+            interest=Money.from_minor(owed.interest, currency),
+            fees=Money.from_minor(owed.fees, currency),
+            penalty=Money.from_minor(owed.penalty, currency),
+            oldest_due_date=owed.oldest_due, loans=owed.loans,
+            lender=lender_contact(self.app.settings), profile=self.app.strategy.profile.name,
+        )
+        rendered = self.templates.render(item.template, item.language, context)
+        return OutboundMessage(
+            contact_id=item.contact_id, idempotency_key=item.idempotency_key,
+            channel=item.channel, to=to, language=rendered.language, body=rendered.body,
+            subject=rendered.subject, borrower_id=item.borrower_id,
+        )
+
+
+def _set(row: dict[str, Any], status: str, *, error: str | None = None,
+         count_as: str | None = None) -> str:
+    row["status"] = status
+    if error is not None:
+        row["last_error"] = error
+    return count_as or status

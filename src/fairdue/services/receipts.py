@@ -1,0 +1,74 @@
+"""Delivery receipts: a provider's later word on a message, turned into facts.
+
+A delivered receipt makes the message delivered and counts as a working channel; a failed
+or bounced one makes it failed, counts as a failed attempt on that channel (the facts
+behind S6), and when the provider says the address itself is bad, marks the contact point
+invalid so nothing more is sent to it. A receipt that repeats what is already known
+changes nothing; one for a message fairdue never sent is reported, not guessed at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from fairdue.adapters.db.bulk import insert_dicts
+from fairdue.adapters.db.strategy_repo import upsert
+from fairdue.adapters.db.tables import contact_attempts, contact_points, contacts
+from fairdue.bootstrap import App
+from fairdue.domain.contact_outcomes import interpret
+from fairdue.domain.messages import Receipt
+from fairdue.errors import NotFound
+from fairdue.services.contacts import fold_outcome
+
+#: Receipt statuses and the message status and attempt outcome they lead to.
+_EFFECT = {"delivered": ("delivered", "delivered"), "failed": ("failed", "failed"),
+           "bounced": ("failed", "failed")}
+
+
+@dataclass(frozen=True)
+class Applied:
+    contact_id: str
+    status: str
+    changed: bool
+
+
+def apply_receipt(app: App, receipt: Receipt, *, channel: str, actor: str = "receipts") -> Applied:
+    """Apply one receipt to the message the provider knows as `receipt.provider_id`."""
+    now = app.clock.now()
+    with app.uow(actor) as uow:
+        conn = uow.connection
+        row = conn.execute(
+            select(contacts.c.contact_id, contacts.c.status, contacts.c.borrower_id,
+                   contacts.c.case_id, contacts.c.channel)
+            .where(contacts.c.provider_id == receipt.provider_id, contacts.c.channel == channel)
+        ).first()
+        if row is None:
+            raise NotFound(f"no {channel} message with provider id {receipt.provider_id!r}")
+        contact_id, status, borrower_id, case_id, medium = row
+        effect = _EFFECT.get(receipt.status)
+        if effect is None or status == effect[0]:
+            return Applied(contact_id, status, changed=False)
+        new_status, outcome = effect
+        conn.execute(update(contacts).where(contacts.c.contact_id == contact_id).values(
+            status=new_status, delivered_at=now if new_status == "delivered" else None,
+            last_error=(receipt.detail or None) if new_status == "failed" else None,
+            updated_at=now))
+        insert_dicts(conn, contact_attempts, [{
+            "attempt_id": f"A-{contact_id}-receipt-{new_status}", "borrower_id": borrower_id,
+            "case_id": case_id, "contact_id": contact_id, "channel": medium, "party": "debtor",
+            "outcome": outcome, "disposition": None, "at": now, "recorded_by": actor,
+            "note": receipt.detail or None, "violated": None, "recorded_at": now,
+        }])
+        fold_outcome(conn, borrower_id, medium, now, interpret(outcome))
+        if receipt.permanent:
+            upsert(conn, contact_points, [{
+                "borrower_id": borrower_id, "channel": medium, "status": "invalid",
+                "detail": receipt.detail, "updated_at": now,
+            }], ["borrower_id", "channel"], ["status", "detail", "updated_at"])
+        uow.audit("ReceiptApplied", contact_id, {
+            "channel": medium, "status": receipt.status, "permanent": receipt.permanent,
+        })
+        uow.commit()
+    return Applied(contact_id, new_status, changed=True)

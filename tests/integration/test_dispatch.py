@@ -1,0 +1,192 @@
+"""The outbox dispatcher end to end, on SQLite and on PostgreSQL: the night's decisions leave
+through real senders (the file sink and a local JSON SMS gateway), the guard looks again at
+the moment of sending, receipts come back, failures retry and then give up, and nothing is
+sent twice."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from test_strategy_run import CST, DAY1, MovingClock, _app, _write_portfolio
+
+from fairdue.adapters.channels import sender_for
+from fairdue.adapters.db.strategy_repo import channel_state_of
+from fairdue.adapters.db.tables import contact_points, contacts
+from fairdue.adapters.templates import templates_from_settings
+from fairdue.bootstrap import App
+from fairdue.domain.messages import Receipt
+from fairdue.services.contacts import restrict_contact
+from fairdue.services.daily_run import run_days
+from fairdue.services.dispatch import Dispatcher
+from fairdue.services.importer import import_portfolio
+from fairdue.services.payments import PaymentRequest, post_payment
+from fairdue.services.receipts import apply_receipt
+from json_gateway import JsonGateway
+
+
+@pytest.fixture
+def gateway() -> Iterator[JsonGateway]:
+    server = JsonGateway()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def books(db_url: str, tmp_path: Path, gateway: JsonGateway) -> Iterator[tuple[App, MovingClock]]:
+    clock = MovingClock(datetime(2026, 7, 1, 0, 30, tzinfo=CST))
+    application = _app(db_url, tmp_path, clock, sms_url=gateway.url,
+                       email_url=f"file://{tmp_path / 'outbox'}", push_url=f"file://{tmp_path / 'outbox'}")
+    import_portfolio(application, _write_portfolio(tmp_path / "data"))
+    run_days(application, through=DAY1)
+    try:
+        yield application, clock
+    finally:
+        application.close()
+
+
+def dispatcher(app: App, **options: Any) -> Dispatcher:
+    settings = app.settings
+    senders = {"sms": sender_for(settings.sms_url), "email": sender_for(settings.email_url),
+               "push": sender_for(settings.push_url)}
+    return Dispatcher(app, senders, templates_from_settings(settings), worker="w1",
+                      jitter=lambda: 0.5, **options)
+
+
+def status_of(app: App) -> dict[tuple[str, str], dict[str, Any]]:
+    with app.engine.connect() as conn:
+        rows = conn.execute(select(contacts).where(contacts.c.channel != "call")).mappings().all()
+    return {(r["borrower_id"], r["channel"]): dict(r) for r in rows}
+
+
+AT_NINE = datetime(2026, 7, 1, 9, 5, tzinfo=CST)
+
+
+def test_due_messages_leave_once_and_a_second_run_sends_nothing(
+    books: tuple[App, MovingClock], gateway: JsonGateway, tmp_path: Path
+) -> None:
+    app, _ = books
+    early = dispatcher(app).run_once(now=datetime(2026, 7, 1, 8, 0, tzinfo=CST))
+    assert early.claimed == 0  # scheduled for 09:00 local: nothing is due at 08:00
+    report = dispatcher(app).run_once(now=AT_NINE)
+    messages = status_of(app)
+    assert report.sent == len(messages) == report.claimed
+    assert {s["status"] for s in messages.values()} == {"sent"}
+    sms = [r for r in gateway.requests]
+    assert sorted(r["to"] for r in sms) == ["13812341234", "13900001111"]
+    first = next(r for r in sms if r["to"] == "13812341234")
+    assert "元" in first["text"] or "¥" in first["text"]
+    assert first["key"] == messages[("B1", "sms")]["idempotency_key"]
+    files = sorted(p.name for p in (tmp_path / "outbox").iterdir())
+    assert len(files) == 2  # B1's email and push
+    email = json.loads(next((tmp_path / "outbox").glob("*.json")).read_text(encoding="utf-8"))
+    assert email["contact_id"].startswith("C-B1-")
+    again = dispatcher(app).run_once(now=AT_NINE + timedelta(hours=1))
+    assert again.claimed == 0 and len(gateway.requests) == 2
+
+
+def test_the_guard_looks_again_at_the_moment_of_sending(books: tuple[App, MovingClock],
+                                                        gateway: JsonGateway) -> None:
+    app, clock = books
+    clock.set(datetime(2026, 7, 1, 8, 45, tzinfo=CST))
+    restrict_contact(app, borrower_id="B1", kind="complaint",
+                     at=datetime(2026, 7, 1, 8, 30, tzinfo=CST))
+    post_payment(app, PaymentRequest("P-B2", "L2", "700.00",
+                                     datetime(2026, 7, 1, 8, 40, tzinfo=CST), "app"))
+    report = dispatcher(app).run_once(now=AT_NINE)
+    messages = status_of(app)
+    assert {messages[("B1", c)]["status"] for c in ("sms", "email", "push")} == {"blocked"}
+    assert messages[("B1", "sms")]["blocked_by"] == "CN-12"
+    assert messages[("B2", "sms")]["status"] == "cancelled"
+    assert report.sent == 0 and gateway.requests == []
+
+
+def test_a_closed_window_moves_the_message_to_the_next_opening(books: tuple[App, MovingClock],
+                                                               gateway: JsonGateway) -> None:
+    app, _ = books
+    late = datetime(2026, 7, 1, 22, 30, tzinfo=CST)
+    report = dispatcher(app).run_once(now=late)
+    assert report.rescheduled == report.claimed > 0 and gateway.requests == []
+    sms = status_of(app)[("B1", "sms")]
+    assert sms["status"] == "scheduled"
+    moved = sms["scheduled_at"].replace(tzinfo=sms["scheduled_at"].tzinfo or UTC)
+    assert moved == datetime(2026, 7, 2, 8, 0, tzinfo=CST)
+
+
+def test_receipts_make_a_message_delivered_or_failed(books: tuple[App, MovingClock],
+                                                     gateway: JsonGateway) -> None:
+    app, _ = books
+    dispatcher(app).run_once(now=AT_NINE)
+    messages = status_of(app)
+    b1, b2 = messages[("B1", "sms")], messages[("B2", "sms")]
+    applied = apply_receipt(app, Receipt(b1["provider_id"], "delivered"), channel="sms")
+    assert applied.changed and applied.status == "delivered"
+    assert not apply_receipt(app, Receipt(b1["provider_id"], "delivered"), channel="sms").changed
+    apply_receipt(app, Receipt(b2["provider_id"], "failed", permanent=True, detail="no such number"),
+                  channel="sms")
+    after = status_of(app)
+    assert after[("B1", "sms")]["status"] == "delivered"
+    assert after[("B2", "sms")]["status"] == "failed"
+    with app.engine.connect() as conn:
+        assert channel_state_of(conn, "B1", "sms").last_success_at is not None
+        assert channel_state_of(conn, "B2", "sms").consecutive_failures == 1
+        points = conn.execute(select(contact_points.c.borrower_id, contact_points.c.status)).all()
+    assert [tuple(p) for p in points] == [("B2", "invalid")]
+
+
+def test_an_invalid_number_stops_at_once_and_marks_the_point(books: tuple[App, MovingClock],
+                                                             gateway: JsonGateway) -> None:
+    app, clock = books
+    gateway.failures = [(400, {"error": "invalid_number"})] * 2
+    dispatcher(app).run_once(now=AT_NINE)
+    messages = status_of(app)
+    assert {messages[("B1", "sms")]["status"], messages[("B2", "sms")]["status"]} == {"failed"}
+    assert len(gateway.requests) == 2
+    # The next day's SMS to those numbers is not even attempted.
+    clock.set(datetime(2026, 7, 2, 0, 30, tzinfo=CST))
+    run_days(app, through=date(2026, 7, 2))
+    dispatcher(app).run_once(now=datetime(2026, 7, 2, 9, 5, tzinfo=CST))
+    assert len(gateway.requests) == 2
+
+
+def test_transient_failures_retry_with_backoff_then_go_to_the_dead_letters(
+    books: tuple[App, MovingClock], gateway: JsonGateway
+) -> None:
+    app, _ = books
+    gateway.failures = [(503, {"error": "down"})] * 20
+    first = dispatcher(app, max_attempts=3).run_once(now=AT_NINE)
+    assert first.retrying == 2
+    sms = status_of(app)[("B1", "sms")]
+    retry_at = sms["next_attempt_at"].replace(tzinfo=sms["next_attempt_at"].tzinfo or UTC)
+    assert retry_at == AT_NINE + timedelta(seconds=30)  # 30 s, jitter 0.5 = no spread
+    assert dispatcher(app, max_attempts=3).run_once(now=AT_NINE + timedelta(seconds=10)).claimed == 0
+    second = dispatcher(app, max_attempts=3).run_once(now=AT_NINE + timedelta(seconds=31))
+    assert second.retrying == 2
+    third = dispatcher(app, max_attempts=3).run_once(now=AT_NINE + timedelta(minutes=5))
+    assert third.dead == 2
+    dead = status_of(app)[("B1", "sms")]
+    assert dead["status"] == "dead" and "gave up after 3 attempts" in dead["last_error"]
+    assert len(gateway.requests) == 6
+
+
+def test_a_stale_claim_is_taken_over_and_at_most_once_holds_without_idempotency(
+    books: tuple[App, MovingClock], gateway: JsonGateway
+) -> None:
+    app, _ = books
+    from fairdue.adapters.db.outbox_repo import claim_due
+
+    with app.uow("crashed") as uow:
+        claimed = claim_due(uow.connection, now=AT_NINE, worker="crashed", limit=100,
+                            stale_before=AT_NINE - timedelta(minutes=5))
+        uow.commit()
+    assert claimed  # a worker claimed everything, then died before sending
+    assert dispatcher(app).run_once(now=AT_NINE + timedelta(minutes=1)).claimed == 0
+    later = dispatcher(app).run_once(now=AT_NINE + timedelta(minutes=6))
+    messages = status_of(app)
+    # The gateway and the file sink drop repeats: sent. (An SMTP sender would be `unknown`.)
+    assert later.claimed == len(messages) and {m["status"] for m in messages.values()} == {"sent"}
