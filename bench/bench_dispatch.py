@@ -119,6 +119,9 @@ def main() -> None:
             with app.engine.begin() as conn:
                 conn.execute(update(contacts).where(contacts.c.status == "scheduled")
                              .values(scheduled_at=due))
+                # Only SMS go to the HTTP gateway; email and push would measure the file sink.
+                conn.execute(update(contacts).where(contacts.c.channel.in_(["email", "push"]))
+                             .values(status="cancelled"))
                 planned = conn.execute(select(func.count()).select_from(contacts).where(
                     contacts.c.status == "scheduled", contacts.c.channel == "sms")).scalar()
                 total = conn.execute(select(func.count()).select_from(contacts).where(
@@ -126,13 +129,17 @@ def main() -> None:
             results = []
             for workers in (int(w) for w in args.workers.split(",")):
                 with app.engine.begin() as conn:
-                    conn.execute(update(contacts).where(contacts.c.channel != "call",
+                    conn.execute(update(contacts).where(contacts.c.channel == "sms",
                                                         contacts.c.status != "blocked")
                                  .values(status="scheduled", attempts=0, provider_id=None,
                                          claimed_by=None, claimed_at=None, sent_at=None))
                 started = time.perf_counter()
+                profile = os.environ.get("FAIRDUE_BENCH_PROFILE")  # a file: cProfile the workers
+                runner = [sys.executable, "-m", "cProfile", "-o", f"{profile}.{workers}",
+                          str(Path(sys.executable).parent / "fairdue")] if profile else \
+                    [str(Path(sys.executable).parent / "fairdue")]
                 procs = [subprocess.Popen(
-                    [str(Path(sys.executable).parent / "fairdue"), "worker", "--once", "--now",
+                    [*runner, "worker", "--once", "--now",
                      "2026-08-04T09:31:00+08:00", "--batch", "500"],
                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(workers)]
                 for proc in procs:

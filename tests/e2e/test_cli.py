@@ -197,3 +197,19 @@ def test_the_installed_console_script_runs() -> None:
     assert done.returncode == 0, done.stderr
     for command in ("init", "import", "run-day", "pay", "export", "audit", "borrower"):
         assert command in done.stdout
+
+
+def test_demo_lives_a_small_portfolio_and_sends_its_messages(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FAIRDUE_KEY_FILE")
+    folder = tmp_path / "demo"
+    result = run(cli, "demo", "--dir", str(folder), "--loans", "600", "--days", "6", "--seed", "4")
+    assert result.exit_code == 0, result.output
+    assert says(result.output, "contacts the policy planned")
+    assert says(result.output, "600 loans lived from 2026-06-24 to 2026-06-30")
+    sent = list((folder / "outbox").glob("*.json"))
+    assert sent, "the worker sent nothing to the file sink"
+    message = json.loads(sent[0].read_text(encoding="utf-8"))
+    assert message["channel"] in ("sms", "email", "push") and message["body"]
+    assert "rejected" not in result.output

@@ -85,6 +85,11 @@ def demo(
         f"{summary.cases_opened} cases opened, {summary.cases_cured} cured "
         f"({summary.payments_posted} payments posted during the run)"
     )
+    planned = Table("channel", "status", "contacts", title="contacts the policy planned")
+    for channel, status, count in summary.contacts_by_status:
+        planned.add_row(channel, status, str(count))
+    console.print(planned)
+    console.print(f"messages sent are files in {root / 'outbox'} (the file sink; see docs/channels.md)")
     if summary.rejected_rows:
         err.print(f"{summary.rejected_rows} rows were rejected on import; see `fairdue import`")
-    console.print(f"explore it: fairdue export cases --db {db}")
+    console.print(f"explore it: fairdue export cases --db {db}; fairdue export contacts --db {db}")

@@ -63,5 +63,6 @@ def worker(
         except KeyboardInterrupt:
             return
         finally:
+            dispatcher.close()
             for sender in senders.values():
                 sender.close()

@@ -1,8 +1,11 @@
 """The demo: a generated portfolio lived through day by day with the real services.
 
 The generator writes a payment history up to its end date; the demo imports the books as
-they stood at the start, then for each business date runs the daily run and posts that
-day's payments through the importer, so cases open, age and cure as they would live.
+they stood at the start, then for each business date, on a clock that lives the day too:
+at half past midnight the daily run (the books, then the policy's decisions), at half past
+nine the outbox worker (messages to the file sink in the demo folder's `outbox/`), at the
+end of the day that day's payments through the importer; so cases open, are contacted, age
+and cure as they would live.
 """
 
 from __future__ import annotations
@@ -12,18 +15,22 @@ import shutil
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from fairdue.adapters.channels import sender_for
 from fairdue.adapters.crypto import create_key_file
 from fairdue.adapters.db.migrate import upgrade
-from fairdue.adapters.db.tables import cases
+from fairdue.adapters.db.tables import cases, contacts
+from fairdue.adapters.templates import templates_from_settings
 from fairdue.bootstrap import App
+from fairdue.clock import FixedClock
 from fairdue.domain.money import format_minor
 from fairdue.portfolio.generate import generate_portfolio
 from fairdue.services.daily_run import run_days
+from fairdue.services.dispatch import Dispatcher
 from fairdue.services.importing import import_portfolio
 
 Progress = Callable[[str, int, int], None]
@@ -39,6 +46,7 @@ class DemoSummary:
     cases_cured: int = 0
     payments_posted: int = 0
     rejected_rows: int = 0
+    contacts_by_status: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def prepare(folder: Path) -> None:
@@ -87,11 +95,20 @@ def run_demo(app: App, folder: Path, *, loans: int, days: int, seed: int, end: d
     per_day = split_payments(portfolio, start, folder / "days")
     report = import_portfolio(app, portfolio, progress=progress)
     summary = DemoSummary(start=start, end=end, loans=loans, rejected_rows=len(report.errors))
+    clock = FixedClock(_at(start, time(0, 30), app))
+    app.clock = clock
     run_days(app, through=start)
+    sink = f"file://{folder / 'outbox'}"
+    dispatcher = Dispatcher(app, {c: sender_for(sink) for c in ("sms", "email", "push")},
+                            templates_from_settings(app.settings))
     day = start + timedelta(days=1)
     n = 0
     while day <= end:
+        clock.moment = _at(day, time(0, 30), app)
         run_days(app, through=day)
+        clock.moment = _at(day, time(9, 30), app)
+        dispatcher.run_once()
+        clock.moment = _at(day, time(23, 59, 59, 999999), app)
         if day in per_day:
             posted = import_portfolio(app, per_day[day])
             counts = posted.counts.get("payments.csv")
@@ -100,7 +117,14 @@ def run_demo(app: App, folder: Path, *, loans: int, days: int, seed: int, end: d
         n += 1
         progress("daily cycle", n, days)
         day += timedelta(days=1)
+    dispatcher.close()
     with app.engine.connect() as conn:
+        summary.contacts_by_status = [
+            (channel, status, count) for channel, status, count in conn.execute(
+                select(contacts.c.channel, contacts.c.status, func.count())
+                .group_by(contacts.c.channel, contacts.c.status)
+                .order_by(contacts.c.channel, contacts.c.status))
+        ]
         summary.cases_cured = conn.execute(
             select(func.count()).select_from(cases).where(cases.c.status == "cured")
         ).scalar_one()
@@ -116,3 +140,7 @@ def run_demo(app: App, folder: Path, *, loans: int, days: int, seed: int, end: d
         key=lambda r: order.index(r[0]) if r[0] in order else len(order),
     )
     return summary
+
+
+def _at(day: date, moment: time, app: App) -> datetime:
+    return datetime.combine(day, moment, tzinfo=app.zone)

@@ -15,6 +15,7 @@ import os
 import random
 import socket
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -88,6 +89,14 @@ class Dispatcher:
     max_attempts: int = 5
     lease: timedelta = CLAIM_LEASE
     jitter: Callable[[], float] = random.random
+    concurrency: int = 8
+
+    def __post_init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=self.concurrency,
+                                        thread_name_prefix="fairdue-send")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
     def run_once(self, *, now: datetime | None = None) -> DispatchReport:
         """Send everything due at `now` (default the clock), batch after batch."""
@@ -124,6 +133,7 @@ class Dispatcher:
         profile = self.app.strategy.profile
         guard = new_ledger(profile)
         fed: set[str] = set()
+        outgoing: list[tuple[outbox.Pending, dict[str, Any], OutboundMessage]] = []
         for item in pending:
             row = self._row(item, moment)
             tz = zone(item.timezone)
@@ -131,11 +141,17 @@ class Dispatcher:
                 feed_guard(guard, item.borrower_id, tz, restrictions.get(item.borrower_id, []),
                            (), preferences.get(item.borrower_id), moment.astimezone(tz).date())
                 fed.add(item.borrower_id)
-            status = self._one(item, row, moment, tz, guard, restrictions, owed, bad, stale,
-                               failures, invalid)
-            report.count(status)
+            prepared = self._one(item, row, moment, tz, guard, restrictions, owed, bad, stale)
             report.by_channel[item.channel] = report.by_channel.get(item.channel, 0) + 1
             results.append(row)
+            if isinstance(prepared, str):
+                report.count(prepared)
+            else:
+                outgoing.append((item, row, prepared))
+        # Sending waits on the providers: several at once (the senders are thread-safe).
+        answers = list(self._pool.map(self._send, [m for _, _, m in outgoing]))
+        for (item, row, _), answer in zip(outgoing, answers, strict=True):
+            report.count(self._after(item, row, answer, moment, failures, invalid))
         with self.app.uow(self.worker) as uow:
             conn = uow.connection
             outbox.save_results(conn, results, worker=self.worker)
@@ -173,9 +189,8 @@ class Dispatcher:
     def _one(self, item: outbox.Pending, row: dict[str, Any], now: datetime, tz: Any,
              guard: Any, restrictions: Mapping[str, list[Any]],
              owed: Mapping[str, outbox.Breakdown], bad: set[tuple[str, str]], stale: set[str],
-             failures: list[tuple[str, str, tuple[dict[str, Any], str | None]]],
-             invalid: list[tuple[str, str, str]]) -> str:
-        """Decide and do what happens to one claimed message; fills `row`, returns its status."""
+             ) -> str | OutboundMessage:
+        """Everything before the send: a final status (filled into `row`) or the message."""
         sender = self.senders[item.channel]
         row["scheduled_at"] = now
         if item.contact_id in stale and not sender.idempotent:
@@ -204,10 +219,18 @@ class Dispatcher:
             return _set(row, "dead", error=f"cannot render the message: {exc}")
         if message is None:
             return _set(row, "failed", error=f"the borrower has no {item.channel} contact point")
+        return message
+
+    def _send(self, message: OutboundMessage) -> SendResult:
         try:
-            result = sender.send(message)
+            return self.senders[message.channel].send(message)  # type: ignore[no-any-return]
         except Exception as exc:  # a sender must not raise; if one does, retry later
-            result = SendResult(SendOutcome.TRANSIENT, detail=f"sender error: {type(exc).__name__}")
+            return SendResult(SendOutcome.TRANSIENT, detail=f"sender error: {type(exc).__name__}")
+
+    def _after(self, item: outbox.Pending, row: dict[str, Any], result: SendResult,
+               now: datetime, failures: list[tuple[str, str, tuple[dict[str, Any], str | None]]],
+               invalid: list[tuple[str, str, str]]) -> str:
+        """Fill `row` with what the provider's answer means; returns the status."""
         row["attempts"] = item.attempts + 1
         step = after_send(result, attempts=row["attempts"], max_attempts=self.max_attempts,
                           now=now, jitter=self.jitter())
