@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 from test_strategy_run import CST, DAY1, MovingClock, _app, _write_portfolio
 
+from channel_servers import SmtpServer
 from fairdue.adapters.channels import sender_for
 from fairdue.adapters.db.strategy_repo import channel_state_of
 from fairdue.adapters.db.tables import contact_points, contacts
@@ -190,3 +191,53 @@ def test_a_stale_claim_is_taken_over_and_at_most_once_holds_without_idempotency(
     messages = status_of(app)
     # The gateway and the file sink drop repeats: sent. (An SMTP sender would be `unknown`.)
     assert later.claimed == len(messages) and {m["status"] for m in messages.values()} == {"sent"}
+
+
+@pytest.fixture
+def mailed(db_url: str, tmp_path: Path, smtp_server: SmtpServer
+           ) -> Iterator[tuple[App, SmtpServer]]:
+    clock = MovingClock(datetime(2026, 7, 1, 0, 30, tzinfo=CST))
+    smtp = f"smtp://{smtp_server.address}?starttls=0&from=collections@lender.example"
+    application = _app(db_url, tmp_path, clock, sms_url=f"file://{tmp_path / 'outbox'}",
+                       email_url=smtp, push_url=f"file://{tmp_path / 'outbox'}")
+    import_portfolio(application, _write_portfolio(tmp_path / "data"))
+    run_days(application, through=DAY1)
+    try:
+        yield application, smtp_server
+    finally:
+        application.close()
+
+
+def test_email_reaches_a_real_smtp_server_once(mailed: tuple[App, SmtpServer]) -> None:
+    app, smtp = mailed
+    assert dispatcher(app).run_once(now=AT_NINE).sent == 4
+    assert len(smtp.handler.messages) == 1
+    sender, recipients, _ = smtp.handler.messages[0]
+    assert sender == "collections@lender.example" and recipients == ["zs@example.com"]
+    email = smtp.handler.parsed()
+    assert email["Content-Language"] == "zh-CN"
+    assert email["Subject"] and email["Message-ID"]
+    body = email.get_content()
+    assert "张*您好" in body and "张三" not in body  # the name masked, never spelt out
+    assert "1,020.50" in body  # 1,000.00 principal + 20.00 interest + 0.50 penalty on day 1
+    stored = status_of(app)[("B1", "email")]
+    assert stored["status"] == "sent" and stored["provider_id"] == email["Message-ID"]
+    assert dispatcher(app).run_once(now=AT_NINE + timedelta(hours=1)).claimed == 0
+    assert len(smtp.handler.messages) == 1
+
+
+def test_an_smtp_message_whose_worker_died_is_not_sent_again(mailed: tuple[App, SmtpServer]) -> None:
+    """SMTP servers do not drop repeats: a claim taken over is `unknown`, never resent."""
+    app, smtp = mailed
+    from fairdue.adapters.db.outbox_repo import claim_due
+
+    with app.uow("crashed") as uow:
+        claim_due(uow.connection, now=AT_NINE, worker="crashed", limit=100,
+                  stale_before=AT_NINE - timedelta(minutes=5))
+        uow.commit()
+    dispatcher(app).run_once(now=AT_NINE + timedelta(minutes=6))
+    messages = status_of(app)
+    assert messages[("B1", "email")]["status"] == "unknown"
+    assert "not sent again" in messages[("B1", "email")]["last_error"]
+    assert messages[("B1", "sms")]["status"] == "sent"  # the file sink drops repeats
+    assert smtp.handler.messages == []
