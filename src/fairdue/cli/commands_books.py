@@ -11,8 +11,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fairdue.adapters.crypto import create_key_file
-from fairdue.adapters.db.migrate import upgrade
 from fairdue.cli.main import (
     DbOption,
     app,
@@ -29,6 +27,9 @@ from fairdue.errors import FairdueError
 @app.command()
 def init(db: DbOption = None) -> None:
     """Create or migrate the database, and create the key file if there is none."""
+    from fairdue.adapters.crypto import create_key_file
+    from fairdue.adapters.db.migrate import upgrade
+
     with opened(db, check_schema=False) as application:
         before, after = upgrade(application.engine)
         if before == after:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fairdue.bootstrap import App
 from fairdue.cli.main import DbOption, app, console, err, opened, parse_date, parse_moment
+
+if TYPE_CHECKING:
+    from fairdue.bootstrap import App
 
 contact_app = typer.Typer(
     help="Contacts: record outcomes made outside fairdue, restrictions and preferences.",

@@ -9,19 +9,15 @@ file cannot be found or a setting is wrong.
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fairdue.adapters.templates import (
-    TemplateCheck,
-    TemplateOptions,
-    check_template_file,
-    load_templates,
-)
 from fairdue.cli.main import app
 from fairdue.errors import FairdueError
-from fairdue.settings import load_settings
+
+if TYPE_CHECKING:
+    from fairdue.adapters.templates import TemplateCheck
 
 template_app = typer.Typer(help="Message templates: check them before they are used.",
                            no_args_is_help=True)
@@ -45,6 +41,9 @@ def check(
     """Check message templates: one line each with channel, language, segments and verdict;
     exit 1 when any is refused."""
     try:
+        from fairdue.adapters.templates import TemplateOptions, check_template_file, load_templates
+        from fairdue.settings import load_settings
+
         settings = load_settings(dict(os.environ))
         options = TemplateOptions.from_settings(settings, profiles=profiles,
                                                 max_sms_segments=max_segments)

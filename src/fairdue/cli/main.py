@@ -7,17 +7,19 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from fairdue.bootstrap import App, build_app
 from fairdue.cli.compliance import app as compliance_app
 from fairdue.cli.policy import app as policy_app
 from fairdue.errors import FairdueError
-from fairdue.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # the database and settings layers load only for commands that use them
+    from fairdue.bootstrap import App
+    from fairdue.settings import Settings
 
 app = typer.Typer(
     help="fairdue: fair, lawful collection of overdue consumer micro-loans.",
@@ -42,12 +44,16 @@ DbOption = Annotated[
 
 
 def settings_for(db: str | None) -> Settings:
+    from fairdue.settings import load_settings
+
     return load_settings(dict(os.environ), database_url=db)
 
 
 @contextmanager
 def opened(db: str | None, *, check_schema: bool = True) -> Iterator[App]:
     """The wired application for one command; any fairdue error ends it with exit code 2."""
+    from fairdue.bootstrap import build_app
+
     application: App | None = None
     try:
         application = build_app(settings_for(db), check_schema=check_schema)
@@ -94,6 +100,7 @@ from fairdue.cli import (  # noqa: E402,F401
     commands_books,
     commands_contact,
     commands_ops,
+    commands_serve,
     commands_templates,
     commands_worker,
 )

@@ -8,12 +8,12 @@ exit 2 when the file cannot be read.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fairdue.adapters.policy_file import PolicyFileError, load_policy
-from fairdue.domain.policy import Policy
+if TYPE_CHECKING:
+    from fairdue.domain.policy import Policy
 
 app = typer.Typer(help="Contact policies: lint a policy file, show its steps.", no_args_is_help=True)
 
@@ -28,6 +28,8 @@ def check(
 ) -> None:
     """Lint a policy: exit 0 printing its version, name, steps and experiment when valid;
     exit 1 printing each problem as FILE:LINE:COL: message when not."""
+    from fairdue.adapters.policy_file import PolicyFileError, load_policy
+
     try:
         text = Path(file).read_text(encoding="utf-8")
     except OSError as exc:
