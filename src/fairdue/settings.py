@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from fairdue.domain.delinquency import DEFAULT_BUCKETS, BucketTable
 from fairdue.domain.ledger import DEFAULT_ALLOCATION_ORDER, parse_allocation_order
@@ -62,6 +62,11 @@ class Settings(BaseModel):
     template_dir: str | None = Field(
         default=None, description="message templates folder; default: the built-in templates")
     sms_max_segments: int = Field(default=3, ge=1, le=10)
+    # Shared secrets of the HTTP API (docs/api.md); SecretStr, so never shown in a repr or log.
+    receipt_token: SecretStr | None = Field(
+        default=None, description="gateways' token for POST /api/v1/receipts/...; unset: open")
+    api_token: SecretStr | None = Field(
+        default=None, description="integrations' bearer token (dialers); unset: the API refuses")
 
     @field_validator("lender_timezone")
     @classmethod
@@ -79,6 +84,16 @@ class Settings(BaseModel):
             time.fromisoformat(value)
         except ValueError:
             raise ValueError(f"{value!r} is not a time of day such as 09:00") from None
+        return value
+
+    @field_validator("receipt_token", "api_token", mode="before")
+    @classmethod
+    def _token(cls, value: Any) -> Any:
+        if value == "":
+            return None  # FAIRDUE_API_TOKEN= (empty) means unset
+        if isinstance(value, str) and len(value) < 16:
+            raise ValueError("a token must be at least 16 characters; make one with "
+                             "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
         return value
 
     @field_validator("buckets")

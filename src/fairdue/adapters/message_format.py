@@ -9,6 +9,9 @@ short and a phrase a rule depends on is written once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale
 from babel.dates import format_date
@@ -56,7 +59,24 @@ _LOCALES: dict[str, Locale] = {lang: Locale.parse(p.babel_locale) for lang, p in
 
 
 def format_money(amount: Money, language: str) -> str:
-    return format_currency(amount.amount, amount.currency, locale=_LOCALES[language])
+    return _money(amount.amount, amount.currency, language)
+
+
+# Babel's formatting is the main cost of rendering a message, and the same values come back
+# message after message (zero fees, small penalties, a handful of due dates and day counts).
+@lru_cache(maxsize=65536)
+def _money(amount: Decimal, currency: str, language: str) -> str:
+    return format_currency(amount, currency, locale=_LOCALES[language])
+
+
+@lru_cache(maxsize=4096)
+def _number(value: int, language: str) -> str:
+    return format_decimal(value, locale=_LOCALES[language])
+
+
+@lru_cache(maxsize=4096)
+def _long_date(day: date, language: str) -> str:
+    return format_date(day, format="long", locale=_LOCALES[language])
 
 
 def template_values(context: MessageContext, language: str) -> dict[str, str]:
@@ -65,20 +85,19 @@ def template_values(context: MessageContext, language: str) -> dict[str, str]:
     `opt_out` and `collector_disclosure` are empty unless the context's profile requires them.
     """
     phrases = PHRASES[language]
-    locale = _LOCALES[language]
     lender = context.lender
     return {
         "borrower_name": context.borrower_name,
         "lender_name": lender.lender_name,
         "profile": context.profile,
-        "days_overdue": format_decimal(context.days_overdue, locale=locale),
-        "loans": format_decimal(context.loans, locale=locale),
+        "days_overdue": _number(context.days_overdue, language),
+        "loans": _number(context.loans, language),
         "amount_due": format_money(context.amount_due, language),
         "principal": format_money(context.principal, language),
         "interest": format_money(context.interest, language),
         "fees": format_money(context.fees, language),
         "penalty": format_money(context.penalty, language),
-        "oldest_due_date": format_date(context.oldest_due_date, format="long", locale=locale),
+        "oldest_due_date": _long_date(context.oldest_due_date, language),
         "app_name": lender.app_name,
         "bank_account_name": lender.bank_account_name,
         "bank_account_number": lender.bank_account_number,

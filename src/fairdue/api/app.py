@@ -1,0 +1,27 @@
+"""The FastAPI application factory: the fairdue App in, the HTTP application out."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+import fairdue
+from fairdue.api import contacts, problems, receipts
+from fairdue.bootstrap import App
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(app: App) -> FastAPI:
+    """The HTTP API on `app` (docs/api.md); nothing global, so each call is independent."""
+    api = FastAPI(
+        title="fairdue",
+        version=fairdue.__version__,
+        description="Fair, lawful collection of overdue consumer micro-loans. "
+                    "Errors are problem details (RFC 9457, application/problem+json).",
+        openapi_url="/openapi.json",
+    )
+    api.state.fairdue = app
+    problems.install(api)
+    api.include_router(receipts.router, prefix=API_PREFIX)
+    api.include_router(contacts.router, prefix=API_PREFIX)
+    return api
