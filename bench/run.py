@@ -43,12 +43,24 @@ def phase(*args: str) -> dict[str, object]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def dispatch() -> list[dict[str, object]]:
+    """The outbox worker's throughput needs PostgreSQL; without it, say so in the results."""
+    out = subprocess.run([sys.executable, str(HERE / "bench_dispatch.py"), "--loans", "20000"],
+                         capture_output=True, text=True)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if out.returncode != 0 or not lines:
+        reason = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        return [{"name": "dispatch", "skipped": f"needs PostgreSQL: {reason}"}]
+    return [dict(json.loads(line)) for line in lines]
+
+
 def main() -> None:
     loans = int(os.environ.get("FAIRDUE_BENCH_LOANS", "1000000"))
     sys.path.insert(0, str(HERE))
     from bench_compliance_replay import run as replay_run
     from bench_generate import run as generate_run
     from bench_policy import run as policy_run
+    from bench_strategy import run_decide
 
     results: dict[str, object] = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
                                   "machine": machine(), "loans": loans, "results": []}
@@ -72,6 +84,10 @@ def main() -> None:
     print(json.dumps(figures[-1]), flush=True)
     figures.append(policy_run())
     print(json.dumps(figures[-1]), flush=True)
+    figures.append(run_decide(20_000))
+    print(json.dumps(figures[-1]), flush=True)
+    figures.extend(dispatch())
+    print(json.dumps(figures[-2:]), flush=True)
     target = HERE / "results" / "latest.json"
     target.parent.mkdir(exist_ok=True)
     target.write_text(json.dumps(results, indent=2) + "\n")
