@@ -97,3 +97,15 @@ def test_restrict_then_lift(books: tuple[CliRunner, str]) -> None:
     prefer = run(books, "contact", "prefer", "--borrower", "B00000001", "--channels", "sms",
                  "--agreed", "19:00-21:00")
     assert prefer.exit_code == 0, prefer.output
+
+
+def test_a_case_timeline_from_the_command_line(books: tuple[CliRunner, str]) -> None:
+    made = jsonl(run(books, "export", "decisions"))
+    case_id = str(made[0]["case_id"])
+    text = run(books, "case", "timeline", case_id)
+    assert text.exit_code == 0, text.output
+    assert f"case {case_id}" in text.stdout and "decision" in text.stdout
+    lines = jsonl(run(books, "case", "timeline", case_id, "--json"))
+    assert {line["kind"] for line in lines} >= {"event", "decision", "contact"}
+    missing = run(books, "case", "timeline", "C-NOBODY-20260701")
+    assert missing.exit_code == 2 and "no case" in missing.output

@@ -22,7 +22,7 @@ from fairdue.adapters.db.tables import contact_points, contacts
 from fairdue.adapters.templates import templates_from_settings
 from fairdue.bootstrap import App
 from fairdue.domain.messages import Receipt
-from fairdue.services.contacts import restrict_contact
+from fairdue.services.contacts import record_contact, restrict_contact
 from fairdue.services.daily_run import run_days
 from fairdue.services.dispatch import Dispatcher
 from fairdue.services.importer import import_portfolio
@@ -241,3 +241,35 @@ def test_an_smtp_message_whose_worker_died_is_not_sent_again(mailed: tuple[App, 
     assert "not sent again" in messages[("B1", "email")]["last_error"]
     assert messages[("B1", "sms")]["status"] == "sent"  # the file sink drops repeats
     assert smtp.handler.messages == []
+
+
+def test_the_case_timeline_tells_the_story_in_order(books: tuple[App, MovingClock],
+                                                    gateway: JsonGateway) -> None:
+    from fairdue.services.timeline import case_timeline
+
+    app, clock = books
+    dispatcher(app).run_once(now=AT_NINE)
+    sms = status_of(app)[("B1", "sms")]
+    apply_receipt(app, Receipt(sms["provider_id"], "delivered"), channel="sms")
+    clock.set(datetime(2026, 7, 1, 11, 0, tzinfo=CST))
+    record_contact(app, borrower_id="B1", channel="call", outcome="ptp",
+                   at=datetime(2026, 7, 1, 10, 30, tzinfo=CST), note="will pay tonight")
+    restrict_contact(app, borrower_id="B1", kind="opt_out", channel="push",
+                     at=datetime(2026, 7, 1, 10, 45, tzinfo=CST))
+    clock.set(datetime(2026, 7, 1, 21, 0, tzinfo=CST))
+    post_payment(app, PaymentRequest("P-B1", "L1", "2000.00",
+                                     datetime(2026, 7, 1, 20, 0, tzinfo=CST), "app"))
+    with app.engine.connect() as conn:
+        timeline = case_timeline(conn, "C-B1-20260701")
+    kinds = [e.kind for e in timeline.entries]
+    summaries = [e.summary for e in timeline.entries]
+    assert timeline.status == "cured"
+    assert kinds.index("decision") < kinds.index("contact") < kinds.index("attempt") \
+        < kinds.index("restriction") < kinds.index("payment")
+    assert any(s.startswith("CaseOpened") for s in summaries)
+    assert any(s.startswith("CaseCured") for s in summaries)
+    assert any("first_overdue_sms delivered" in s for s in summaries)
+    assert any(s == "call to debtor: conversation (ptp)" for s in summaries)
+    assert any(s.startswith("2000.00 CNY on L1") for s in summaries)
+    assert [e.at for e in timeline.entries] == sorted(e.at for e in timeline.entries)
+    assert not any("13812341234" in s or "张三" in s for s in summaries)  # no personal data

@@ -131,3 +131,33 @@ def prefer(
                         channels=channels.split(",") if channels else None, agreed=window,
                         actor=actor)
     console.print(f"preferences saved for {borrower}")
+
+
+case_app = typer.Typer(help="Cases: what happened to one, in order.", no_args_is_help=True)
+app.add_typer(case_app, name="case")
+
+
+@case_app.command("timeline")
+def case_timeline_command(
+    case_id: Annotated[str, typer.Argument(help="Case id, e.g. C-B00000001-20260701")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per entry")] = False,
+    db: DbOption = None,
+) -> None:
+    """Every event, decision, contact, attempt, payment and restriction of a case, oldest
+    first (no personal data)."""
+    import json
+
+    from fairdue.services.timeline import case_timeline
+
+    with opened(db) as application, application.engine.connect() as conn:
+        timeline = case_timeline(conn, case_id)
+    if as_json:
+        for entry in timeline.entries:
+            typer.echo(json.dumps({"at": entry.at.isoformat(), "kind": entry.kind,
+                                   "summary": entry.summary, **entry.details},
+                                  ensure_ascii=False, default=str))
+        return
+    console.print(f"case {timeline.case_id} of {timeline.borrower_id}: {timeline.status}")
+    for entry in timeline.entries:
+        console.print(f"{entry.at:%Y-%m-%d %H:%M} UTC  {entry.kind:<11} {entry.summary}",
+                      highlight=False, markup=False)
