@@ -51,10 +51,17 @@ def _gateway(port_out: Connection, stats: Connection, port: int) -> None:
                         length = int(value)
                     elif lowered == b"idempotency-key":
                         key = value.strip().decode()
-                await reader.readexactly(length)
-                requests += 1
-                message_id = seen.setdefault(key, f"gw-{len(seen)}")
-                body = json.dumps({"message_id": message_id}).encode()
+                payload = await reader.readexactly(length)
+                if head.startswith(b"POST /sms/batch"):
+                    results = []
+                    for message in json.loads(payload)["messages"]:
+                        requests += 1
+                        results.append({"id": message["id"], "message_id": seen.setdefault(
+                            message["id"], f"gw-{len(seen)}")})
+                    body = json.dumps({"results": results}).encode()
+                else:
+                    requests += 1
+                    body = json.dumps({"message_id": seen.setdefault(key, f"gw-{len(seen)}")}).encode()
                 writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\n"
                              b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
                 await writer.drain()
@@ -80,6 +87,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--loans", type=int, default=20_000)
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--batches", default="1,100",
+                        help="messages per gateway request: 1 = one request each")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     from bench_generate import run as generate_run
@@ -134,7 +143,11 @@ def main() -> None:
                 total = conn.execute(select(func.count()).select_from(contacts).where(
                     contacts.c.status == "scheduled")).scalar()
             results = []
-            for workers in (int(w) for w in args.workers.split(",")):
+            plans = [(int(w), int(b)) for b in args.batches.split(",")
+                     for w in args.workers.split(",")]
+            for workers, batch in plans:
+                query = f"?batch={batch}" if batch > 1 else ""
+                env["FAIRDUE_SMS_URL"] = f"http://127.0.0.1:{port}/sms{query}"
                 with app.engine.begin() as conn:
                     conn.execute(update(contacts).where(contacts.c.channel == "sms",
                                                         contacts.c.status != "blocked")
@@ -166,6 +179,7 @@ def main() -> None:
                     sent = conn.execute(select(func.count()).select_from(contacts).where(
                         contacts.c.status == "sent")).scalar()
                 figure = {"name": "dispatch", "database": "postgresql", "workers": workers,
+                          "messages_per_request": batch,
                           "messages": sent, "sms": planned, "seconds": round(seconds, 2),
                           "messages_per_second": round((sent or 0) / seconds),
                           "workers_cpu_seconds": round(worker_cpu, 2),

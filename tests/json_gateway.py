@@ -1,7 +1,8 @@
 """A local JSON SMS gateway for the dispatch tests: fairdue's documented wire format
 (docs/channels.md) on a free port. It remembers each idempotency key and answers a repeat
 with the same message id (it deduplicates, as the protocol asks), can be told to fail the
-next requests, and can take its time to answer."""
+next requests, and can take its time to answer. It also speaks the batch endpoint
+(`POST .../batch`), answering each message of the batch as it would a single one."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class JsonGateway:
         self.requests: list[dict[str, Any]] = []   # every request: its key and JSON body
         self.accepted: dict[str, str] = {}         # idempotency key -> message id
         self.failures: list[tuple[int, dict[str, Any]]] = []
+        self.posts = 0                              # HTTP requests, batches counting once
         self.lock = threading.Lock()
         gateway = self
 
@@ -25,17 +27,16 @@ class JsonGateway:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                key = self.headers["Idempotency-Key"]
                 if delay:
                     time.sleep(delay)
                 with gateway.lock:
-                    gateway.requests.append({"key": key, **body})
-                    if gateway.failures:
-                        status, reply = gateway.failures.pop(0)
+                    gateway.posts += 1
+                    if self.path.rstrip("/").endswith("/batch"):
+                        status = 200
+                        reply = {"results": [{"id": m["id"], **gateway.answer(m["id"], m)[1]}
+                                             for m in body["messages"]]}
                     else:
-                        status = 202
-                        message_id = gateway.accepted.setdefault(key, f"gw-{len(gateway.accepted)}")
-                        reply = {"message_id": message_id}
+                        status, reply = gateway.answer(self.headers["Idempotency-Key"], body)
                 data = json.dumps(reply).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -50,6 +51,13 @@ class JsonGateway:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sms"
+
+    def answer(self, key: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """One message: a queued failure, or accepted with the key's (first) message id."""
+        self.requests.append({"key": key, **body})
+        if self.failures:
+            return self.failures.pop(0)
+        return 202, {"message_id": self.accepted.setdefault(key, f"gw-{len(self.accepted)}")}
 
     def close(self) -> None:
         self.server.shutdown()

@@ -273,3 +273,30 @@ def test_the_case_timeline_tells_the_story_in_order(books: tuple[App, MovingCloc
     assert any(s.startswith("2000.00 CNY on L1") for s in summaries)
     assert [e.at for e in timeline.entries] == sorted(e.at for e in timeline.entries)
     assert not any("13812341234" in s or "张三" in s for s in summaries)  # no personal data
+
+
+def test_a_batching_gateway_takes_many_messages_a_request(
+    db_url: str, tmp_path: Path, gateway: JsonGateway
+) -> None:
+    clock = MovingClock(datetime(2026, 7, 1, 0, 30, tzinfo=CST))
+    app = _app(db_url, tmp_path, clock, sms_url=f"{gateway.url}?batch=50",
+               email_url=f"file://{tmp_path / 'outbox'}", push_url=f"file://{tmp_path / 'outbox'}")
+    try:
+        import_portfolio(app, _write_portfolio(tmp_path / "data"))
+        run_days(app, through=DAY1)
+        gateway.failures = [(400, {"error": "invalid_number"})]  # the first message of the batch
+        report = dispatcher(app).run_once(now=AT_NINE)
+        assert gateway.posts == 1 and len(gateway.requests) == 2  # both SMS in one request
+        sms = {b: status_of(app)[(b, "sms")] for b in ("B1", "B2")}
+        first = gateway.requests[0]["key"]
+        refused = next(s for s in sms.values() if s["idempotency_key"] == first)
+        taken = next(s for s in sms.values() if s["idempotency_key"] != first)
+        assert refused["status"] == "failed" and "invalid_number" in refused["last_error"]
+        assert taken["status"] == "sent"
+        assert taken["provider_id"] == gateway.accepted[taken["idempotency_key"]]
+        assert report.failed == 1
+        with app.engine.connect() as conn:
+            points = conn.execute(select(contact_points.c.status)).scalars().all()
+        assert points == ["invalid"]
+    finally:
+        app.close()

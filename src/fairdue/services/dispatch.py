@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from fairdue.adapters.db import outbox_repo as outbox
@@ -148,8 +149,7 @@ class Dispatcher:
                 report.count(prepared)
             else:
                 outgoing.append((item, row, prepared))
-        # Sending waits on the providers: several at once (the senders are thread-safe).
-        answers = list(self._pool.map(self._send, [m for _, _, m in outgoing]))
+        answers = self._send_all([m for _, _, m in outgoing])
         for (item, row, _), answer in zip(outgoing, answers, strict=True):
             report.count(self._after(item, row, answer, moment, failures, invalid))
         with self.app.uow(self.worker) as uow:
@@ -220,6 +220,36 @@ class Dispatcher:
         if message is None:
             return _set(row, "failed", error=f"the borrower has no {item.channel} contact point")
         return message
+
+    def _send_all(self, messages: list[OutboundMessage]) -> list[SendResult]:
+        """Send a batch's messages, several at once (the senders are thread-safe): one
+        request each, or, for a sender with a batch endpoint, up to its batch size a request."""
+        answers: dict[int, SendResult] = {}
+        jobs: list[tuple[list[int], Callable[[], list[SendResult]]]] = []
+        for channel in {m.channel for m in messages}:
+            indexes = [i for i, m in enumerate(messages) if m.channel == channel]
+            sender = self.senders[channel]
+            size = getattr(sender, "batch_size", 1)
+            if size > 1 and hasattr(sender, "send_many"):
+                for start in range(0, len(indexes), size):
+                    chunk = indexes[start:start + size]
+                    jobs.append((chunk, partial(self._send_many, sender,
+                                                [messages[i] for i in chunk])))
+            else:
+                jobs.extend(([i], partial(lambda m: [self._send(m)], messages[i])) for i in indexes)
+        for indexes, results in zip((j[0] for j in jobs), self._pool.map(lambda j: j[1](), jobs),
+                                    strict=True):
+            answers.update(zip(indexes, results, strict=True))
+        return [answers[i] for i in range(len(messages))]
+
+    @staticmethod
+    def _send_many(sender: Any, messages: list[OutboundMessage]) -> list[SendResult]:
+        try:
+            results: list[SendResult] = sender.send_many(messages)
+            return results
+        except Exception as exc:  # a sender must not raise; if one does, retry later
+            failed = SendResult(SendOutcome.TRANSIENT, detail=f"sender error: {type(exc).__name__}")
+            return [failed] * len(messages)
 
     def _send(self, message: OutboundMessage) -> SendResult:
         try:

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from channel_servers import FCM_TOKEN, TWILIO_SID, TWILIO_TOKEN, ProviderServer, Reply, free_port
 
+from channel_servers import FCM_TOKEN, TWILIO_SID, TWILIO_TOKEN, ProviderServer, Reply, free_port
 from fairdue.adapters.channels import Sender, retry_after_seconds, sender_for
 from fairdue.domain.messages import OutboundMessage, SendOutcome
 
@@ -227,3 +227,34 @@ def test_provider_answers_map_to_outcomes(
     # Only a refusal of the address itself marks the contact point invalid.
     assert result.address_invalid == (said in BAD_ADDRESS)
     assert retry_after_seconds(result) == (float(reply.headers["Retry-After"]) if reply.headers else None)
+
+
+def test_gateway_batch_sends_many_messages_in_one_request(provider: ProviderServer) -> None:
+    sender = gateway(provider, "?batch=3")
+    assert getattr(sender, "batch_size", 1) == 3
+    provider.answer_next(Reply(200, {"results": [
+        {"id": "k1", "message_id": "gw-1"},
+        {"id": "k2", "error": "invalid_number", "message": "no such number"},
+        {"id": "k3", "error": "invalid_request"},
+    ]}))
+    results = sender.send_many([sms("k1"), sms("k2"), sms("k3")])  # type: ignore[attr-defined]
+    request = provider.requests[-1]
+    assert request.path == "/sms/send/batch" and "idempotency-key" not in request.headers
+    assert [m["id"] for m in request.json()["messages"]] == ["k1", "k2", "k3"]
+    assert [r.outcome for r in results] == [SendOutcome.ACCEPTED, SendOutcome.PERMANENT,
+                                            SendOutcome.PERMANENT]
+    assert results[0].provider_id == "gw-1"
+    assert [r.address_invalid for r in results] == [False, True, False]
+
+
+def test_gateway_batch_failures_answer_for_every_message(provider: ProviderServer) -> None:
+    sender = gateway(provider, "?batch=10")
+    provider.answer_next(Reply(503, None, {"Retry-After": "5"}))
+    down = sender.send_many([sms("a"), sms("b")])  # type: ignore[attr-defined]
+    assert [r.outcome for r in down] == [SendOutcome.TRANSIENT] * 2
+    provider.answer_next(Reply(200, {"results": [{"id": "a", "message_id": "gw-a"}]}))
+    partial_answer = sender.send_many([sms("a"), sms("b")])  # type: ignore[attr-defined]
+    assert [r.outcome for r in partial_answer] == [SendOutcome.ACCEPTED, SendOutcome.UNKNOWN]
+    provider.answer_next(Reply(drop=True))
+    lost = sender.send_many([sms("a"), sms("b")])  # type: ignore[attr-defined]
+    assert [r.outcome for r in lost] == [SendOutcome.UNKNOWN] * 2
