@@ -13,16 +13,19 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import select
+from sqlalchemy import select, update
 from test_dispatch import AT_NINE, dispatcher, status_of
 from test_strategy_run import CST, DAY1, MovingClock, _app, _write_portfolio
 
-from fairdue.adapters.db.tables import contact_attempts, contact_points
+from fairdue.adapters.channels import sender_for
+from fairdue.adapters.db.tables import contact_attempts, contact_points, contacts
+from fairdue.adapters.templates import templates_from_settings
 from fairdue.api import create_app
 from fairdue.api.problems import from_fairdue_error
 from fairdue.bootstrap import App
 from fairdue.errors import ConfigurationError
 from fairdue.services.daily_run import run_days
+from fairdue.services.dispatch import Dispatcher
 from fairdue.services.importer import import_portfolio
 from json_gateway import JsonGateway
 
@@ -87,7 +90,10 @@ def test_a_json_receipt_delivers_the_message_once(served: Served) -> None:
                                   json={"message_id": push["provider_id"], "status": "failed"})
     assert by_query.json()["status"] == "failed"
     with served.app.engine.connect() as conn:
-        assert conn.execute(select(contact_points)).all() == []  # a failed attempt, not a bad token
+        points = conn.execute(select(contact_points.c.borrower_id, contact_points.c.channel,
+                                     contact_points.c.status)).all()
+    # The delivered SMS proves the number; the failed push is a failed attempt, not a bad token.
+    assert [tuple(p) for p in points] == [("B1", "sms", "valid")]
 
 
 def test_a_twilio_callback_that_the_number_is_dead_marks_the_point(served: Served) -> None:
@@ -249,3 +255,33 @@ def test_the_openapi_document_and_unknown_paths(served: Served) -> None:
 def test_a_configuration_error_says_so_without_the_setting() -> None:
     shown = from_fairdue_error(ConfigurationError("sms_url twilio://AC1:s3cret@host is wrong"))
     assert shown.status == 500 and "s3cret" not in shown.detail and "log" in shown.detail
+
+
+def test_dead_letters_are_listed_with_their_reasons(served: Served) -> None:
+    """The back office's source for dead letters: GET /api/v1/contacts?status=dead."""
+    gateway = JsonGateway()
+    try:
+        gateway.failures = [(503, {"error": "down"})] * 10
+        app = served.app
+        senders = {"sms": sender_for(gateway.url), "email": sender_for(app.settings.email_url),
+                   "push": sender_for(app.settings.push_url)}
+        with app.engine.begin() as conn:  # send B2's SMS again, to a gateway that is down
+            conn.execute(update(contacts).where(contacts.c.borrower_id == "B2",
+                                                contacts.c.channel == "sms")
+                         .values(status="scheduled", attempts=0))
+        Dispatcher(app, senders, templates_from_settings(app.settings), worker="w2",
+                   max_attempts=1).run_once(now=AT_NINE + timedelta(minutes=20))
+    finally:
+        gateway.close()
+    dead = served.client.get("/api/v1/contacts", params={"status": "dead"}, headers=DIALER)
+    assert dead.status_code == 200, dead.text
+    [letter] = dead.json()
+    assert letter["borrower_id"] == "B2" and letter["channel"] == "sms"
+    assert "gave up after 1 attempts" in letter["last_error"]
+    page = served.client.get("/api/v1/contacts", params={"limit": 2}, headers=DIALER).json()
+    rest = served.client.get("/api/v1/contacts", params={"after": page[-1]["contact_id"]},
+                             headers=DIALER).json()
+    assert len(page) == 2 and page[-1]["contact_id"] < rest[0]["contact_id"]
+    assert "13900001111" not in dead.text  # no personal data
+    problem(served.client.get("/api/v1/contacts", params={"status": "lost"}, headers=DIALER), 422)
+    problem(served.client.get("/api/v1/contacts"), 401)

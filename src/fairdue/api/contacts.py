@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from fairdue.api.deps import AppDep, require_api_token
 from fairdue.api.problems import problem_responses
 from fairdue.services.contacts import record_contact
+from fairdue.services.export import find_contacts
 
 router = APIRouter(tags=["contacts"])
 
@@ -64,3 +65,49 @@ def post_outcome(payload: OutcomeCreate, application: AppDep, response: Response
     return OutcomeRead(attempt_id=result.attempt_id, case_id=result.case_id, lawful=result.lawful,
                        rules=list(result.rules), reasons=list(result.reasons),
                        duplicate=result.duplicate)
+
+
+class ContactRead(BaseModel):
+    contact_id: str
+    case_id: str | None
+    borrower_id: str
+    channel: str
+    template: str | None
+    language: str
+    priority: int
+    scheduled_at: str | None
+    status: str
+    blocked_by: str | None
+    blocked_reason: str | None
+    reason: str | None
+    attempts: int
+    last_error: str | None
+    provider_id: str | None
+    sent_at: str | None
+    delivered_at: str | None
+    decision_id: str | None
+    created_at: str
+
+
+@router.get(
+    "/contacts",
+    dependencies=[Depends(require_api_token)],
+    responses=problem_responses(401, 422),
+    summary="Planned contacts: the outbox, the call queue, refusals and dead letters",
+)
+def get_contacts(
+    application: AppDep,
+    status: Literal["scheduled", "sending", "sent", "delivered", "failed", "dead", "unknown",
+                    "blocked", "cancelled", "queued", "proposed"] | None = None,
+    channel: str | None = None,
+    borrower_id: str | None = None,
+    case_id: str | None = None,
+    after: str | None = Query(default=None, description="last contact id of the previous page"),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[ContactRead]:
+    """Contacts filtered by status (`dead` lists the dead letters with their reasons in
+    `last_error`), channel, borrower or case, in contact id order, a page at a time."""
+    with application.engine.connect() as conn:
+        rows = find_contacts(conn, status=status, channel=channel, borrower_id=borrower_id,
+                             case_id=case_id, after=after, limit=limit)
+    return [ContactRead(**row) for row in rows]

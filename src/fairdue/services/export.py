@@ -83,13 +83,36 @@ def _decisions(conn: Connection) -> Iterator[Row]:
 def _contacts(conn: Connection) -> Iterator[Row]:
     query = select(contacts).order_by(contacts.c.created_at, contacts.c.contact_id)
     for r in _stream(conn, query):
-        yield {
-            "contact_id": r.contact_id, "case_id": r.case_id, "borrower_id": r.borrower_id,
-            "channel": r.channel, "template": r.template, "language": r.language,
-            "priority": r.priority, "scheduled_at": r.scheduled_at, "status": r.status,
-            "blocked_by": r.blocked_by, "blocked_reason": r.blocked_reason, "reason": r.reason,
-            "attempts": r.attempts, "decision_id": r.decision_id, "created_at": r.created_at,
-        }
+        yield contact_row(r)
+
+
+def contact_row(r: Any) -> Row:
+    """A planned contact as other programs see it: no personal data, times as stored."""
+    return {
+        "contact_id": r.contact_id, "case_id": r.case_id, "borrower_id": r.borrower_id,
+        "channel": r.channel, "template": r.template, "language": r.language,
+        "priority": r.priority, "scheduled_at": r.scheduled_at, "status": r.status,
+        "blocked_by": r.blocked_by, "blocked_reason": r.blocked_reason, "reason": r.reason,
+        "attempts": r.attempts, "last_error": r.last_error, "provider_id": r.provider_id,
+        "sent_at": r.sent_at, "delivered_at": r.delivered_at, "decision_id": r.decision_id,
+        "created_at": r.created_at,
+    }
+
+
+def find_contacts(conn: Connection, *, status: str | None = None, channel: str | None = None,
+                  borrower_id: str | None = None, case_id: str | None = None,
+                  after: str | None = None, limit: int = 100) -> list[Row]:
+    """Contacts by status (e.g. the dead letters), channel, borrower or case, in contact id
+    order, a page at a time (`after`: the last contact id of the previous page)."""
+    query = select(contacts)
+    for column, value in ((contacts.c.status, status), (contacts.c.channel, channel),
+                          (contacts.c.borrower_id, borrower_id), (contacts.c.case_id, case_id)):
+        if value is not None:
+            query = query.where(column == value)
+    if after is not None:
+        query = query.where(contacts.c.contact_id > after)
+    rows = conn.execute(query.order_by(contacts.c.contact_id).limit(limit))
+    return [{k: _plain(v) for k, v in contact_row(r).items()} for r in rows]
 
 
 EXPORTS: dict[str, Callable[[Connection], Iterator[Row]]] = {

@@ -62,10 +62,12 @@ def apply_receipt(app: App, receipt: Receipt, *, channel: str, actor: str = "rec
             "note": receipt.detail or None, "violated": None, "recorded_at": now,
         }])
         fold_outcome(conn, borrower_id, medium, now, interpret(outcome))
-        if receipt.permanent:
+        # Contactability: a delivery proves the point works; a permanent failure that it does not.
+        if new_status == "delivered" or receipt.permanent:
             upsert(conn, contact_points, [{
-                "borrower_id": borrower_id, "channel": medium, "status": "invalid",
-                "detail": receipt.detail, "updated_at": now,
+                "borrower_id": borrower_id, "channel": medium,
+                "status": "valid" if new_status == "delivered" else "invalid",
+                "detail": receipt.detail or None, "updated_at": now,
             }], ["borrower_id", "channel"], ["status", "detail", "updated_at"])
         uow.audit("ReceiptApplied", contact_id, {
             "channel": medium, "status": receipt.status, "permanent": receipt.permanent,

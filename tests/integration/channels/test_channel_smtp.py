@@ -6,8 +6,8 @@ import logging
 from email.message import EmailMessage
 
 import pytest
-from channel_servers import SMTP_PASSWORD, SMTP_USER, SmtpServer, free_port
 
+from channel_servers import SMTP_PASSWORD, SMTP_USER, SmtpServer, free_port
 from fairdue.adapters.channels import SmtpSender, sender_for
 from fairdue.adapters.channels.smtp import message_id
 from fairdue.domain.messages import OutboundMessage, SendOutcome
