@@ -136,8 +136,10 @@ def test_receipts_make_a_message_delivered_or_failed(books: tuple[App, MovingClo
     with app.engine.connect() as conn:
         assert channel_state_of(conn, "B1", "sms").last_success_at is not None
         assert channel_state_of(conn, "B2", "sms").consecutive_failures == 1
-        points = conn.execute(select(contact_points.c.borrower_id, contact_points.c.status)).all()
-    assert [tuple(p) for p in points] == [("B2", "invalid")]
+        points = conn.execute(select(contact_points.c.borrower_id, contact_points.c.status)
+                              .order_by(contact_points.c.borrower_id)).all()
+    # Contactability: the delivery proves B1's number, the permanent failure condemns B2's.
+    assert [tuple(p) for p in points] == [("B1", "valid"), ("B2", "invalid")]
 
 
 def test_an_invalid_number_stops_at_once_and_marks_the_point(books: tuple[App, MovingClock],
