@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -101,6 +102,8 @@ def test_the_books_through_the_command_line(
     day = run(cli, "run-day", "--date", RUN_DATE, "--db", db_url)
     assert day.exit_code == 0, day.output
     assert says(day.output, f"{RUN_DATE}:") and says(day.output, "cases opened")
+    made = re.search(r"(\d+) decisions: (.*)", " ".join(day.output.split()))
+    assert made and int(made.group(1)) > 0 and "scheduled" in made.group(2), day.output
     again = run(cli, "run-day", "--date", RUN_DATE, "--db", db_url)
     assert says(again.output, "already run; nothing to do")
 

@@ -139,7 +139,9 @@ def run_day(
         "--workers", min=1, help="Processes sharing the run's partitions (PostgreSQL)")] = 1,
     db: DbOption = None,
 ) -> None:
-    """The daily run: penalty, DPD, buckets and cases; catches up missed dates in order."""
+    """The daily run: penalty, DPD, buckets and cases, then the policy's decisions and the
+    contacts they plan; catches up missed dates in order."""
+    from fairdue.adapters.db.strategy_repo import planned_on
     from fairdue.services.daily_run import run_days
 
     with opened(db) as application:
@@ -157,12 +159,18 @@ def run_day(
                 bar.update(tasks[d], completed=done)  # type: ignore[arg-type]
 
             result = run_days(application, through=day, progress=tick, workers=workers)
+        with application.engine.connect() as conn:
+            plans = {d.business_date: planned_on(conn, d.business_date)
+                     for d in result.days if not d.skipped}
     for d in result.days:
         if d.skipped:
             console.print(f"{d.business_date}: already run; nothing to do")
         else:
+            made, by_status = plans[d.business_date]
+            contacts = ", ".join(f"{n} {status}" for status, n in sorted(by_status.items()))
             console.print(f"{d.business_date}: {d.loans_touched} loans past due, "
-                          f"{d.cases_opened} cases opened, {d.cases_cured} cured")
+                          f"{d.cases_opened} cases opened, {d.cases_cured} cured; "
+                          f"{made} decisions: {contacts or 'no contact'}")
 
 
 @app.command()

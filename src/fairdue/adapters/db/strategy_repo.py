@@ -24,6 +24,8 @@ from fairdue.adapters.db.tables import (
     contact_attempts,
     contact_preferences,
     contact_restrictions,
+    contacts,
+    decisions,
     experiment_assignments,
     installments,
     loans,
@@ -308,3 +310,18 @@ def preference_of(conn: Connection, borrower_id: str) -> Preferences | None:
         return None
     return Preferences(frozenset(c for c in row["preferred_channels"].split(",") if c),
                        row["agreed_from"], row["agreed_to"])
+
+
+def planned_on(conn: Connection, day: date) -> tuple[int, dict[str, int]]:
+    """How many decisions a business date made, and their contacts by status."""
+    made = conn.execute(
+        select(func.count()).select_from(decisions).where(decisions.c.business_date == day)
+    ).scalar_one()
+    rows = conn.execute(
+        select(contacts.c.status, func.count())
+        .select_from(contacts)
+        .join(decisions, decisions.c.decision_id == contacts.c.decision_id)
+        .where(decisions.c.business_date == day)
+        .group_by(contacts.c.status)
+    ).all()
+    return int(made), {status: int(n) for status, n in rows}
