@@ -62,6 +62,12 @@ class Settings(BaseModel):
     template_dir: str | None = Field(
         default=None, description="message templates folder; default: the built-in templates")
     sms_max_segments: int = Field(default=3, ge=1, le=10)
+    # Promises to pay (docs/strategy.md): how late and how short a payment may be and still
+    # keep a promise, and how far ahead a promise may fall due.
+    promise_tolerance_days: int = Field(default=1, ge=0, le=31)
+    promise_tolerance_amount: str = Field(
+        default="1.00", description="shortfall still counted as kept, in the case's currency")
+    promise_max_days: int = Field(default=30, ge=0, le=366)
     # Shared secrets of the HTTP API (docs/api.md); SecretStr, so never shown in a repr or log.
     receipt_token: SecretStr | None = Field(
         default=None, description="gateways' token for POST /api/v1/receipts/...; unset: open")
@@ -95,6 +101,19 @@ class Settings(BaseModel):
             raise ValueError("a token must be at least 16 characters; make one with "
                              "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
         return value
+
+    @field_validator("promise_tolerance_amount")
+    @classmethod
+    def _promise_tolerance_amount(cls, value: str) -> str:
+        from decimal import Decimal, InvalidOperation
+
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a decimal amount such as 1.00") from None
+        if not amount.is_finite() or amount < 0:
+            raise ValueError(f"{value!r} must be a decimal amount of zero or more, such as 1.00")
+        return str(value).strip()
 
     @field_validator("buckets")
     @classmethod

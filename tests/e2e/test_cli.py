@@ -20,15 +20,6 @@ from fairdue.cli.main import app
 RUN_DATE = "2026-06-30"  # the generator's default as-of date
 
 
-@pytest.fixture(scope="module")
-def portfolio(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("portfolio")
-    result = CliRunner().invoke(app, ["generate", "--loans", "300", "--seed", "5", "--out",
-                                      str(out)])
-    assert result.exit_code == 0, result.output
-    return out
-
-
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.setenv("FAIRDUE_KEY_FILE", str(tmp_path / "keys" / "fairdue.key"))

@@ -175,7 +175,8 @@ def run_day(
 
 @app.command()
 def export(
-    what: Annotated[str, typer.Argument(help="cases, loans, payments, events, decisions or contacts")],
+    what: Annotated[str, typer.Argument(
+        help="cases, loans, payments, events, decisions, contacts or promises")],
     fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", help="File (default standard output)")] = None,
     db: DbOption = None,

@@ -100,6 +100,7 @@ from fairdue.cli import (  # noqa: E402,F401
     commands_books,
     commands_contact,
     commands_ops,
+    commands_promise,
     commands_serve,
     commands_templates,
     commands_worker,

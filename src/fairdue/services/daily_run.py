@@ -45,6 +45,7 @@ from fairdue.domain.money import Money
 from fairdue.errors import InvalidInput
 from fairdue.services.arrears import reconcile_cases
 from fairdue.services.decide import decide_partition
+from fairdue.services.promises import settle_promises
 from fairdue.services.unit_of_work import UnitOfWork
 from fairdue.settings import Settings
 
@@ -332,6 +333,7 @@ def run_partition(app: App, day: date, partition_no: int, shard_from: int, shard
         if not _hold_partition(uow, day, partition_no, worker):
             return None
         touched, opened, cured = age_partition(uow, app, day, shard_from, shard_to)
+        settle_promises(uow, day, shard_from, shard_to, settings=app.settings)
         decide_partition(uow, app.strategy, day, shard_from, shard_to, now=app.clock.now())
         conn.execute(
             update(daily_run_partitions)

@@ -15,7 +15,15 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Select, select
 
-from fairdue.adapters.db.tables import cases, contacts, decisions, domain_events, loans, payments
+from fairdue.adapters.db.tables import (
+    cases,
+    contacts,
+    decisions,
+    domain_events,
+    loans,
+    payments,
+    promises,
+)
 from fairdue.domain.money import format_minor
 from fairdue.errors import InvalidInput
 
@@ -115,9 +123,17 @@ def find_contacts(conn: Connection, *, status: str | None = None, channel: str |
     return [{k: _plain(v) for k, v in contact_row(r).items()} for r in rows]
 
 
+def _promises(conn: Connection) -> Iterator[Row]:
+    from fairdue.services.promises import promise_row
+
+    query = select(promises).order_by(promises.c.made_at, promises.c.promise_id)
+    for r in _stream(conn, query):
+        yield promise_row(r)
+
+
 EXPORTS: dict[str, Callable[[Connection], Iterator[Row]]] = {
     "cases": _cases, "loans": _loans, "payments": _payments, "events": _events,
-    "decisions": _decisions, "contacts": _contacts,
+    "decisions": _decisions, "contacts": _contacts, "promises": _promises,
 }
 
 

@@ -29,6 +29,7 @@ from fairdue.domain.money import format_minor, parse_to_minor
 from fairdue.errors import PaymentRejected
 from fairdue.services.arrears import reconcile_cases, stored_arrears
 from fairdue.services.daily_run import last_completed_date
+from fairdue.services.promises import settle_after_payment
 from fairdue.services.unit_of_work import UnitOfWork
 
 
@@ -167,6 +168,7 @@ def apply_payments(uow: UnitOfWork, app: App, stored: StoredLoan, new_payment_id
         buckets=app.buckets,
         cure_reason="paid: " + ", ".join(new_payment_ids),
     )
+    settle_after_payment(uow, app.settings, stored.borrower_id, today)
     last = new_payment_ids[-1]
     return PaymentResult(
         payment_id=last,

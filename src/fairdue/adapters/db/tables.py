@@ -390,3 +390,24 @@ contact_points = Table(
     Column("detail", Text, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+promises = Table(
+    "promises",
+    metadata,
+    # Promises to pay (domain/promises.py): pending until the payments that follow make them
+    # kept, or the window passes and they are broken; `paid_minor` is what counted.
+    Column("promise_id", String(64), primary_key=True),
+    Column("case_id", String(64), ForeignKey("cases.case_id"), nullable=False),
+    Column("borrower_id", ID, ForeignKey("borrowers.borrower_id"), nullable=False, index=True),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("made_at", DateTime(timezone=True), nullable=False),
+    Column("made_by", String(64), nullable=False),
+    Column("attempt_id", String(96), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("settled_on", Date, nullable=True),
+    Column("paid_minor", BigInteger, nullable=False, server_default=text("0")),
+)
+# The daily run settles the pending promises whose window has passed: a range scan on this.
+Index("ix_promises_status_due_on", promises.c.status, promises.c.due_on)
