@@ -302,3 +302,12 @@ def test_a_batching_gateway_takes_many_messages_a_request(
         assert points == ["invalid"]
     finally:
         app.close()
+
+
+def test_a_restriction_starting_later_does_not_stop_what_is_sent_now(
+    books: tuple[App, MovingClock], gateway: JsonGateway
+) -> None:
+    app, _ = books
+    restrict_contact(app, borrower_id="B1", kind="complaint", at=AT_NINE + timedelta(hours=2))
+    report = dispatcher(app).run_once(now=AT_NINE)
+    assert report.blocked == 0 and status_of(app)[("B1", "sms")]["status"] == "sent"

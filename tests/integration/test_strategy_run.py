@@ -357,3 +357,14 @@ def test_the_seeds_story_through_the_daily_run(app: App, clock: MovingClock) -> 
     assert visits["B1"][0] == date(2026, 8, 1) and visits["B1"][1].startswith("S7")
     proposed = [c for c in _contacts(app, "B2") if c["channel"] == "visit"]
     assert len(proposed) == 1 and proposed[0]["status"] == "proposed"
+
+
+def test_an_attempt_is_judged_by_what_was_in_force_when_it_was_made(app: App) -> None:
+    restrict_contact(app, borrower_id="B2", kind="complaint",
+                     at=datetime(2026, 7, 1, 15, 0, tzinfo=CST))
+    morning = record_contact(app, borrower_id="B2", channel="call", outcome="conversation",
+                             at=datetime(2026, 7, 1, 10, 0, tzinfo=CST))
+    evening = record_contact(app, borrower_id="B2", channel="call", outcome="conversation",
+                             at=datetime(2026, 7, 1, 16, 0, tzinfo=CST))
+    assert morning.lawful
+    assert not evening.lawful and evening.rules == ("CN-12",)

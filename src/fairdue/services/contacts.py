@@ -98,7 +98,10 @@ def record_contact(app: App, *, borrower_id: str, channel: str, outcome: str, at
             return Recorded(attempt_id, case_id, not rules, rules, (), duplicate=True)
         tz = zone(timezone)
         day = at.astimezone(tz).date()
-        in_force = repo.borrower_restrictions(conn, borrower_id, day)
+        # What was in force when the attempt was made: a complaint filed this afternoon does
+        # not make this morning's call unlawful (and the guard reads events in time order).
+        in_force = [r for r in repo.borrower_restrictions(conn, borrower_id, day)
+                    if r.started_at <= at]
         guard = new_ledger(profile)
         feed_guard(guard, borrower_id, tz, in_force,
                    [a for a in repo.attempts_of(conn, borrower_id, repo.as_utc(at) - LOOK_BACK)

@@ -146,7 +146,8 @@ def decide_cases(strategy: Strategy, day: date, now: datetime, inputs: CaseInput
         tz = zone(case.timezone)
         channel_map = inputs.states.get(borrower, no_states)
         standing = inputs.standings.get(borrower, blank)
-        in_force = inputs.restrictions.get(borrower, [])
+        # Restrictions recorded as starting later are not in force yet.
+        in_force = [r for r in inputs.restrictions.get(borrower, ()) if r.started_at <= now]
         prefs = inputs.preferences.get(borrower)
         kinds = frozenset(r.kind for r in in_force)
         available = available_channels(has_phone=case.has_phone, has_email=case.has_email,

@@ -125,7 +125,10 @@ class Dispatcher:
             borrowers = {p.borrower_id for p in pending}
             today = moment.astimezone(self.app.zone).date()
             owed = outbox.overdue_breakdown(conn, borrowers, today)
-            restrictions = outbox.restrictions_for(conn, borrowers, today)
+            restrictions = {
+                b: [r for r in found if r.started_at <= moment]  # in force at sending time
+                for b, found in outbox.restrictions_for(conn, borrowers, today).items()
+            }
             preferences = outbox.preferences_for(conn, borrowers)
             bad = outbox.bad_points(conn, borrowers)
         results: list[dict[str, Any]] = []
