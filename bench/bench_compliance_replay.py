@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
-from fairdue.services.compliance_replay import replay_text, replay_text_parallel
+from fairdue.services.compliance_replay import replay_text
+from fairdue.services.compliance_replay_parallel import replay_text_parallel
 
 _ZONES = {
     "cn": ["Asia/Shanghai", "Asia/Shanghai", "Asia/Urumqi"],

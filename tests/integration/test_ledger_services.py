@@ -17,7 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import func, select
 
+import fairdue.services.aging as aging
 import fairdue.services.daily_run as daily_run
+import fairdue.services.sharding as sharding
 from fairdue.adapters.audit import verify_audit
 from fairdue.adapters.crypto import create_key_file
 from fairdue.adapters.db.migrate import upgrade
@@ -562,13 +564,13 @@ def test_handlers_see_events_only_after_commit_and_never_after_a_rollback(
     for kind in (CaseOpened, CaseCured, PaymentPosted):
         books.bus.subscribe(kind, on_event)
 
-    real = daily_run.reconcile_cases
+    real = aging.reconcile_cases
 
     def failing(*args: Any, **kwargs: Any) -> Any:
         real(*args, **kwargs)
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(daily_run, "reconcile_cases", failing)
+    monkeypatch.setattr(aging, "reconcile_cases", failing)
     with pytest.raises(RuntimeError, match="disk full"):
         run_days(books, through=D11)
     assert seen == []
@@ -622,7 +624,7 @@ def test_a_crashed_run_resumes_and_ends_as_a_clean_run_would(
         imported(crashed, folder)
         imported(clean, folder)
         # B1 is in partition 0, B2 in 1, B5 in 2 and B3 in 3 of 4.
-        assert [daily_run.shard_of(b) * 4 // daily_run.SHARDS for b in ("B1", "B2", "B5", "B3")
+        assert [sharding.shard_of(b) * 4 // sharding.SHARDS for b in ("B1", "B2", "B5", "B3")
                 ] == [0, 1, 2, 3]
 
         _crash_on_call(monkeypatch, 3)

@@ -16,7 +16,8 @@ import typer
 
 from fairdue.domain.compliance import check_text, get_profile
 from fairdue.errors import FairdueError
-from fairdue.services.compliance_replay import replay_text, replay_text_parallel
+from fairdue.services.compliance_replay import replay_text
+from fairdue.services.compliance_replay_parallel import replay_text_parallel
 
 app = typer.Typer(
     help="Compliance guard: replay a contact history through a profile, screen message text.",

@@ -14,9 +14,7 @@ before it locked its partition, and is taken over. On SQLite one process does it
 
 from __future__ import annotations
 
-import functools
 import multiprocessing
-import operator
 import os
 import socket
 import time
@@ -29,54 +27,25 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, Integer, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from fairdue.adapters.db.ledger_repo import (
-    add_bucket_rows,
-    load_overdue_ledgers,
-    load_partition_open_cases,
-    save_aged_loans,
-    save_penalties,
-)
 from fairdue.adapters.db.tables import daily_run_partitions, daily_runs
 from fairdue.bootstrap import App, build_app
 from fairdue.clock import Clock
-from fairdue.domain.cases import Arrears, LoanArrears
-from fairdue.domain.events import DomainEvent, InstallmentMissed, LoanBucketChanged
-from fairdue.domain.money import Money
 from fairdue.errors import InvalidInput
-from fairdue.services.arrears import reconcile_cases
+from fairdue.services.aging import age_partition
 from fairdue.services.decide import decide_partition
 from fairdue.services.promises import settle_promises
+from fairdue.services.sharding import partition_ranges
 from fairdue.services.unit_of_work import UnitOfWork
 from fairdue.settings import Settings
-
-SHARDS = 1024
 
 # A claim is only unguarded between its own commit and the moment the claimant locks the
 # partition row for the run (milliseconds): a claim older than this is a dead worker's.
 CLAIM_LEASE = timedelta(minutes=2)
 # SQLite page cache of a connection that runs partitions, in KiB (the pool keeps it).
-SQLITE_CACHE_KIB = 256 * 1024
 # How often a process with nothing left to claim looks whether the date is done.
 POLL_SECONDS = 0.5
 
 Progress = Callable[[date, int, int], None]
-
-
-def shard_of(borrower_id: str) -> int:
-    """A stable shard number for a borrower (FNV-1a), the same on every machine and run."""
-    value = 0x811C9DC5
-    for byte in borrower_id.encode("utf-8"):
-        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return value % SHARDS
-
-
-# The daily run looks up the shard of every borrower with an open case once per partition.
-_cached_shard_of = functools.lru_cache(maxsize=1 << 18)(shard_of)
-
-
-def partition_ranges(partitions: int) -> list[tuple[int, int]]:
-    size = -(-SHARDS // partitions)
-    return [(start, min(start + size, SHARDS) - 1) for start in range(0, SHARDS, size)]
 
 
 def worker_name() -> str:
@@ -361,74 +330,6 @@ def _hold_partition(uow: UnitOfWork, day: date, partition_no: int, worker: str |
     if uow.connection.dialect.name == "sqlite":
         return True  # the database's one write lock is held: whoever gets it first runs it
     return worker is None or row.claimed_by in (None, worker)
-
-
-def age_partition(uow: UnitOfWork, app: App, day: date, shard_from: int, shard_to: int
-                  ) -> tuple[int, int, int]:
-    """The day's change to the loans and cases of one shard range, inside `uow`."""
-    conn = uow.connection
-    if conn.dialect.name == "sqlite":
-        # The run reads and rewrites pages all over a large file: with SQLite's default
-        # 2 MiB page cache each partition would fetch them from the OS again, one by one.
-        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-    buckets = app.buckets
-    bucket_for = functools.lru_cache(maxsize=None)(buckets.bucket_for)  # a few hundred DPDs
-    stored = load_overdue_ledgers(conn, before=day, shard_from=shard_from, shard_to=shard_to)
-    penalties: list[tuple[int, str, int]] = []
-    states: list[tuple[object, ...]] = []
-    moves: list[tuple[object, ...]] = []
-    events: list[DomainEvent] = []
-    per_borrower: dict[str, list[LoanArrears]] = {}
-    currency: dict[str, str] = {}
-    for loan in stored.values():
-        ledger = loan.ledger
-        loan_id = ledger.loan_id
-        before = loan.penalties_before
-        for inst in ledger.accrue_through(day):
-            events.append(InstallmentMissed(loan_id, inst.seq, inst.due_on, day))
-        penalty_added = 0
-        for inst in ledger.installments:
-            added = inst.penalty - before[inst.seq]
-            if added:
-                penalty_added += added
-                penalties.append((inst.penalty, loan_id, inst.seq))
-        dpd = ledger.dpd(day)
-        bucket = bucket_for(dpd)
-        if bucket != loan.bucket:
-            moves.append((loan_id, day, loan.bucket, bucket, dpd))
-            events.append(LoanBucketChanged(loan_id, day, loan.bucket, bucket, dpd))
-        amount_due = ledger.amount_due_minor(day)
-        states.append((ledger.accrued_through, dpd, bucket, amount_due,
-                       loan.outstanding_minor + penalty_added, loan_id))
-        items = per_borrower.get(loan.borrower_id)
-        if items is None:
-            items = per_borrower[loan.borrower_id] = []
-            currency[loan.borrower_id] = ledger.currency
-        items.append(LoanArrears(loan_id, dpd, Money.from_minor(amount_due, ledger.currency)))
-    uow.record(events)
-    open_cases = load_partition_open_cases(conn, shard_from=shard_from, shard_to=shard_to,
-                                           shard_of=_cached_shard_of)
-    for borrower_id in open_cases:
-        per_borrower.setdefault(borrower_id, [])
-    arrears = {
-        b: Arrears.of(items, currency.get(b, app.settings.currency))
-        for b, items in per_borrower.items()
-    }
-    # In key order, so that consecutive updates find their rows on pages just visited.
-    penalties.sort(key=_penalty_key)
-    states.sort(key=_state_key)
-    save_penalties(conn, penalties)
-    save_aged_loans(conn, states)
-    add_bucket_rows(conn, moves)
-    changes = reconcile_cases(
-        uow, arrears, on=day, grace_days=app.settings.grace_days, buckets=buckets,
-        cure_reason="no loan overdue at the daily run", open_cases=open_cases,
-    )
-    return len(stored), changes.opened, changes.cured
-
-
-_penalty_key = operator.itemgetter(1, 2)
-_state_key = operator.itemgetter(5)
 
 
 # ----- several processes ----------------------------------------------------------------

@@ -20,12 +20,8 @@ from typer.testing import CliRunner
 from fairdue.cli.compliance import app
 from fairdue.domain.compliance import new_ledger
 from fairdue.errors import InvalidInput
-from fairdue.services.compliance_replay import (
-    parse_event,
-    replay,
-    replay_text,
-    replay_text_parallel,
-)
+from fairdue.services.compliance_replay import parse_event, replay, replay_text
+from fairdue.services.compliance_replay_parallel import replay_text_parallel
 
 PROFILES = ["cn", "us-regf"]
 ZONES = {"cn": ["Asia/Shanghai", "Asia/Urumqi"],

@@ -23,10 +23,10 @@ from fairdue.adapters.db.bulk import insert_dicts
 from fairdue.adapters.db.tables import borrowers, fairness_attributes
 from fairdue.bootstrap import App
 from fairdue.services import validation as v
-from fairdue.services.daily_run import shard_of
 from fairdue.services.importer import columns as col
 from fairdue.services.importer.report import ImportReport, Progress, file_digest, row_hash
 from fairdue.services.importer.writer import bulk_load
+from fairdue.services.sharding import shard_of
 from fairdue.services.tabular import read_source
 
 BORROWER_COLUMNS = (

@@ -23,7 +23,6 @@ from fairdue.adapters.db.tables import borrowers, installments, loans, payments
 from fairdue.bootstrap import App
 from fairdue.domain.money import MINOR_UNITS
 from fairdue.services import validation as v
-from fairdue.services.daily_run import shard_of
 from fairdue.services.importer.grouping import KEY, group, sorted_loans
 from fairdue.services.importer.payments import (
     PAYMENT_COLUMNS,
@@ -45,6 +44,7 @@ from fairdue.services.importer.schedules import (
 )
 from fairdue.services.importer.settle import settle
 from fairdue.services.importer.writer import bulk_load, bulk_load_done
+from fairdue.services.sharding import shard_of
 from fairdue.services.tabular import LINE, read_source
 
 LOAN_COLUMNS = (

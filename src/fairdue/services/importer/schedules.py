@@ -19,9 +19,9 @@ import pyarrow.compute as pc
 
 from fairdue.errors import FairdueError
 from fairdue.services import validation as v
-from fairdue.services.daily_run import shard_of
 from fairdue.services.importer import columns as col
 from fairdue.services.importer.report import ImportReport, row_hash
+from fairdue.services.sharding import shard_of
 
 INSTALLMENT_COLUMNS = ("loan_id", "seq", "due_on", "principal_due", "interest_due", "fee_due")
 # Scheduled installment as the importer holds it: seq, due_on (ISO text), principal, interest, fee.
