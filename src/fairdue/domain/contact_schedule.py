@@ -88,6 +88,11 @@ def planned_send_time(
     return next_allowed(max(wished, now.astimezone(UTC)), zones, window)
 
 
+def window_rule(parameters: CnParameters | RegfParameters) -> str:
+    """The rule id that refuses a contact outside the profile's window."""
+    return "CN-01" if isinstance(parameters, CnParameters) else "US-04"
+
+
 def window_for(parameters: CnParameters | RegfParameters) -> ContactWindow:
     """The lawful daytime window of a profile's parameters."""
     if isinstance(parameters, CnParameters):

@@ -100,13 +100,13 @@ def record_contact(app: App, *, borrower_id: str, channel: str, outcome: str, at
         day = at.astimezone(tz).date()
         # What was in force when the attempt was made: a complaint filed this afternoon does
         # not make this morning's call unlawful (and the guard reads events in time order).
-        in_force = [r for r in repo.borrower_restrictions(conn, borrower_id, day)
+        in_force = [r for r in repo.restrictions_of(conn, [borrower_id], day).get(borrower_id, [])
                     if r.started_at <= at]
         guard = new_ledger(profile)
         feed_guard(guard, borrower_id, tz, in_force,
                    [a for a in repo.attempts_of(conn, borrower_id, repo.as_utc(at) - LOOK_BACK)
                     if a.at <= at],
-                   repo.preference_of(conn, borrower_id), day)
+                   repo.preferences_of(conn, [borrower_id]).get(borrower_id), day)
         verdict = hold_refusal({r.kind for r in in_force}, profile) or guard.judge(Attempt(
             at=at, channel=medium, debtor=borrower_id, party=who,
             to=number_key(borrower_id, medium.value), outcome=seen.outcome,

@@ -35,7 +35,7 @@ from fairdue.domain.contact_outcomes import (
     days_since_last,
     days_unreachable,
 )
-from fairdue.domain.contact_schedule import planned_send_time
+from fairdue.domain.contact_schedule import planned_send_time, window_rule
 from fairdue.domain.policy import CaseFacts, PolicyDecision
 from fairdue.services.guard_feed import feed_guard, history_since, number_key
 from fairdue.services.strategy import Strategy
@@ -261,8 +261,7 @@ def _judge(guard: Any, strategy: Strategy, borrower: str, channel: str,
     """The guard's verdict on the contact at its planned time; no lawful time at all within
     the next days is itself a refusal under the window rule."""
     if planned is None:
-        window_rule = "CN-01" if isinstance(strategy.profile.parameters, CnParameters) else "US-04"
-        return Decision(False, (window_rule,),
+        return Decision(False, (window_rule(strategy.profile.parameters),),
                         ("There is no time in the next days when we may lawfully contact you.",))
     if fresh_zone is not None:
         guard.record(DebtorInfo(borrower, (fresh_zone.key,)))

@@ -18,10 +18,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from fairdue.adapters.db import outbox_repo as outbox
+from fairdue.adapters.db import strategy_repo as repo
 from fairdue.adapters.db.bulk import insert_dicts
 from fairdue.adapters.db.strategy_repo import upsert
 from fairdue.adapters.db.tables import contact_attempts, contact_points
@@ -30,10 +30,9 @@ from fairdue.bootstrap import App
 from fairdue.domain.compliance.engine import zone
 from fairdue.domain.compliance.guard import new_ledger
 from fairdue.domain.compliance.model import Attempt, Channel, Decision, Party
-from fairdue.domain.compliance.profiles import CnParameters
 from fairdue.domain.contact_holds import hold_refusal
 from fairdue.domain.contact_outcomes import interpret
-from fairdue.domain.contact_schedule import next_allowed, window_for
+from fairdue.domain.contact_schedule import next_allowed, window_for, window_rule
 from fairdue.domain.dispatch_rules import after_send
 from fairdue.domain.message_context import MessageContext
 from fairdue.domain.messages import OutboundMessage, SendOutcome, SendResult
@@ -95,6 +94,7 @@ class Dispatcher:
     def __post_init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=self.concurrency,
                                         thread_name_prefix="fairdue-send")
+        self._lender = lender_contact(self.app.settings)  # the same for every message
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -127,9 +127,9 @@ class Dispatcher:
             owed = outbox.overdue_breakdown(conn, borrowers, today)
             restrictions = {
                 b: [r for r in found if r.started_at <= moment]  # in force at sending time
-                for b, found in outbox.restrictions_for(conn, borrowers, today).items()
+                for b, found in repo.restrictions_of(conn, sorted(borrowers), today).items()
             }
-            preferences = outbox.preferences_for(conn, borrowers)
+            preferences = repo.preferences_of(conn, sorted(borrowers))
             bad = outbox.bad_points(conn, borrowers)
         results: list[dict[str, Any]] = []
         failures: list[tuple[str, str, tuple[dict[str, Any], str | None]]] = []
@@ -225,40 +225,33 @@ class Dispatcher:
         return message
 
     def _send_all(self, messages: list[OutboundMessage]) -> list[SendResult]:
-        """Send a batch's messages, several at once (the senders are thread-safe): one
-        request each, or, for a sender with a batch endpoint, up to its batch size a request."""
-        answers: dict[int, SendResult] = {}
-        jobs: list[tuple[list[int], Callable[[], list[SendResult]]]] = []
+        """Send a batch's messages, several requests at once (the senders are thread-safe):
+        one message a request, or up to its batch size for a sender with a batch endpoint."""
+        chunks: list[list[int]] = []
         for channel in {m.channel for m in messages}:
             indexes = [i for i, m in enumerate(messages) if m.channel == channel]
-            sender = self.senders[channel]
-            size = getattr(sender, "batch_size", 1)
-            if size > 1 and hasattr(sender, "send_many"):
-                for start in range(0, len(indexes), size):
-                    chunk = indexes[start:start + size]
-                    jobs.append((chunk, partial(self._send_many, sender,
-                                                [messages[i] for i in chunk])))
-            else:
-                jobs.extend(([i], partial(lambda m: [self._send(m)], messages[i])) for i in indexes)
-        for indexes, results in zip((j[0] for j in jobs), self._pool.map(lambda j: j[1](), jobs),
-                                    strict=True):
-            answers.update(zip(indexes, results, strict=True))
+            size = self._batch_size(self.senders[channel])
+            chunks.extend(indexes[start:start + size] for start in range(0, len(indexes), size))
+        answers: dict[int, SendResult] = {}
+        sent = self._pool.map(lambda chunk: self._send_chunk([messages[i] for i in chunk]), chunks)
+        for chunk, results in zip(chunks, sent, strict=True):
+            answers.update(zip(chunk, results, strict=True))
         return [answers[i] for i in range(len(messages))]
 
     @staticmethod
-    def _send_many(sender: Any, messages: list[OutboundMessage]) -> list[SendResult]:
+    def _batch_size(sender: Any) -> int:
+        return int(getattr(sender, "batch_size", 1)) if hasattr(sender, "send_many") else 1
+
+    def _send_chunk(self, messages: list[OutboundMessage]) -> list[SendResult]:
+        sender = self.senders[messages[0].channel]
         try:
-            results: list[SendResult] = sender.send_many(messages)
-            return results
+            if len(messages) > 1:
+                results: list[SendResult] = sender.send_many(messages)
+                return results
+            return [sender.send(messages[0])]
         except Exception as exc:  # a sender must not raise; if one does, retry later
             failed = SendResult(SendOutcome.TRANSIENT, detail=f"sender error: {type(exc).__name__}")
             return [failed] * len(messages)
-
-    def _send(self, message: OutboundMessage) -> SendResult:
-        try:
-            return self.senders[message.channel].send(message)  # type: ignore[no-any-return]
-        except Exception as exc:  # a sender must not raise; if one does, retry later
-            return SendResult(SendOutcome.TRANSIENT, detail=f"sender error: {type(exc).__name__}")
 
     def _after(self, item: outbox.Pending, row: dict[str, Any], result: SendResult,
                now: datetime, failures: list[tuple[str, str, tuple[dict[str, Any], str | None]]],
@@ -280,9 +273,7 @@ class Dispatcher:
 
     def _reschedule(self, verdict: Decision, now: datetime, tz: Any) -> datetime | None:
         """A refusal by the window rule alone means "not now": move to the next opening."""
-        window_rule = "CN-01" if isinstance(self.app.strategy.profile.parameters, CnParameters) \
-            else "US-04"
-        if set(verdict.rules) != {window_rule}:
+        if set(verdict.rules) != {window_rule(self.app.strategy.profile.parameters)}:
             return None
         return next_allowed(now, (tz,), window_for(self.app.strategy.profile.parameters))
 
@@ -302,7 +293,7 @@ class Dispatcher:
             fees=Money.from_minor(owed.fees, currency),
             penalty=Money.from_minor(owed.penalty, currency),
             oldest_due_date=owed.oldest_due, loans=owed.loans,
-            lender=lender_contact(self.app.settings), profile=self.app.strategy.profile.name,
+            lender=self._lender, profile=self.app.strategy.profile.name,
         )
         rendered = self.templates.render(item.template, item.language, context)
         return OutboundMessage(

@@ -10,7 +10,6 @@ after the lease they are taken over.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -18,18 +17,14 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
-from fairdue.adapters.db.strategy_repo import Preferences, utc
 from fairdue.adapters.db.tables import (
     borrowers,
     cases,
     contact_points,
-    contact_preferences,
-    contact_restrictions,
     contacts,
     installments,
     loans,
 )
-from fairdue.domain.contact_holds import Restriction
 
 MESSAGE_CHANNELS = ("sms", "email", "push")
 
@@ -139,33 +134,6 @@ def overdue_breakdown(conn: Connection, borrower_ids: Iterable[str], today: date
     ).all()
     return {r[0]: Breakdown(r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5]), r[6], int(r[7]))
             for r in rows}
-
-
-def restrictions_for(conn: Connection, borrower_ids: Iterable[str], day: date
-                     ) -> dict[str, list[Restriction]]:
-    rows = conn.execute(
-        select(contact_restrictions)
-        .where(contact_restrictions.c.borrower_id.in_(list(borrower_ids)),
-               contact_restrictions.c.lifted_at.is_(None),
-               or_(contact_restrictions.c.until_on.is_(None),
-                   contact_restrictions.c.until_on >= day))
-        .order_by(contact_restrictions.c.started_at)
-    ).mappings()
-    found: dict[str, list[Restriction]] = defaultdict(list)
-    for r in rows:
-        found[r["borrower_id"]].append(
-            Restriction(r["kind"], r["channel"], utc(r["started_at"]) or datetime.min, r["until_on"])
-        )
-    return found
-
-
-def preferences_for(conn: Connection, borrower_ids: Iterable[str]) -> dict[str, Preferences]:
-    rows = conn.execute(
-        select(contact_preferences).where(contact_preferences.c.borrower_id.in_(list(borrower_ids)))
-    ).mappings()
-    return {r["borrower_id"]: Preferences(
-        frozenset(c for c in r["preferred_channels"].split(",") if c), r["agreed_from"],
-        r["agreed_to"]) for r in rows}
 
 
 def bad_points(conn: Connection, borrower_ids: Iterable[str]) -> set[tuple[str, str]]:

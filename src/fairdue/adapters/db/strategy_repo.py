@@ -120,11 +120,13 @@ def channel_states_of(conn: Connection, borrower_ids: Sequence[str]
                       ) -> dict[str, dict[str, ChannelState]]:
     found: dict[str, dict[str, ChannelState]] = defaultdict(dict)
     for r in _rows_for(conn, channel_states, borrower_ids):
-        found[r["borrower_id"]][r["channel"]] = ChannelState(
-            r["last_planned_on"], utc(r["last_attempt_at"]), utc(r["last_success_at"]),
-            r["consecutive_failures"],
-        )
+        found[r["borrower_id"]][r["channel"]] = _channel_state(r)
     return found
+
+
+def _channel_state(r: Any) -> ChannelState:
+    return ChannelState(r["last_planned_on"], utc(r["last_attempt_at"]),
+                        utc(r["last_success_at"]), r["consecutive_failures"])
 
 
 def standings_of(conn: Connection, borrower_ids: Sequence[str]) -> dict[str, ContactStanding]:
@@ -157,18 +159,6 @@ def restrictions_of(conn: Connection, borrower_ids: Sequence[str], day: date
             Restriction(r["kind"], r["channel"], utc(r["started_at"]) or datetime.min, r["until_on"])
         )
     return found
-
-
-def borrower_restrictions(conn: Connection, borrower_id: str, day: date) -> list[Restriction]:
-    rows = conn.execute(
-        select(contact_restrictions)
-        .where(contact_restrictions.c.borrower_id == borrower_id, _restriction_in_force(day))
-        .order_by(contact_restrictions.c.started_at)
-    ).mappings()
-    return [
-        Restriction(r["kind"], r["channel"], utc(r["started_at"]) or datetime.min, r["until_on"])
-        for r in rows
-    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,10 +254,7 @@ def channel_state_of(conn: Connection, borrower_id: str, channel: str) -> Channe
         select(channel_states).where(channel_states.c.borrower_id == borrower_id,
                                      channel_states.c.channel == channel)
     ).mappings().first()
-    if row is None:
-        return ChannelState()
-    return ChannelState(row["last_planned_on"], utc(row["last_attempt_at"]),
-                        utc(row["last_success_at"]), row["consecutive_failures"])
+    return ChannelState() if row is None else _channel_state(row)
 
 
 def standing_of(conn: Connection, borrower_id: str) -> ContactStanding:
@@ -300,16 +287,6 @@ def open_case_of(conn: Connection, borrower_id: str) -> str | None:
     return conn.execute(
         select(cases.c.case_id).where(cases.c.borrower_id == borrower_id, cases.c.status == "open")
     ).scalar()
-
-
-def preference_of(conn: Connection, borrower_id: str) -> Preferences | None:
-    row = conn.execute(
-        select(contact_preferences).where(contact_preferences.c.borrower_id == borrower_id)
-    ).mappings().first()
-    if row is None:
-        return None
-    return Preferences(frozenset(c for c in row["preferred_channels"].split(",") if c),
-                       row["agreed_from"], row["agreed_to"])
 
 
 def planned_on(conn: Connection, day: date) -> tuple[int, dict[str, int]]:
