@@ -39,7 +39,7 @@ def test_without_an_experiment_it_says_so(tmp_path: Path) -> None:
     result = runner.invoke(app, ["policy", "check", str(policy)])
     assert result.exit_code == 0, result.output
     assert "experiment: none" in result.output.splitlines()
-    assert "steps (12):" in result.output.splitlines()
+    assert "steps (14):" in result.output.splitlines()
 
 
 def test_problems_are_printed_as_file_line_column_message_and_exit_1(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ is refused, 2 when the folder is missing."""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -28,11 +29,14 @@ def test_the_built_in_templates_all_pass() -> None:
     result = runner.invoke(app, ["template", "check", "--profile", "cn", "--profile", "us-regf"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert len(lines) == 10
+    built_in = resources.files("fairdue") / "templates" / "messages"
+    files = [f.name for lang in ("en", "zh-CN") for f in (built_in / lang).iterdir()
+             if f.name.endswith(".j2")]
+    assert len(lines) == len(files) >= 20
     assert lines[0].split() == ["first_overdue_sms", "en", "sms", "segments", "cn=2", "us-regf=3", "ok"]
     assert lines[2].split() == ["overdue_email", "en", "email", "segments", "-", "ok"]
     assert all(line.endswith("ok") for line in lines)
-    assert "10 template(s) checked for cn, us-regf, 0 refused" in result.stderr
+    assert f"{len(files)} template(s) checked for cn, us-regf, 0 refused" in result.stderr
 
 
 def test_a_bad_template_is_refused_with_its_file_and_reason_and_exit_1(tmp_path: Path) -> None:

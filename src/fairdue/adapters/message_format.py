@@ -14,11 +14,12 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency, format_decimal
 
 from fairdue.domain.message_context import (
     MessageContext,
+    Slot,
     requires_collector_disclosure,
     requires_opt_out,
 )
@@ -33,6 +34,9 @@ class _Phrases:
     repayment_channels: str   # str.format with app, account_name, account_number, hotline
     opt_out: str
     collector_disclosure: str
+    slot_separator: str   # between the appointment times offered
+    slot_start: str       # CLDR patterns of an appointment's start and end
+    slot_end: str
 
 
 PHRASES: dict[str, _Phrases] = {
@@ -41,6 +45,9 @@ PHRASES: dict[str, _Phrases] = {
         repayment_channels="{app}App、银行转账（{account_name} {account_number}）或热线{hotline}",
         opt_out="回复TD退订此渠道消息。",
         collector_disclosure="本消息由债务催收方发送，用于催收债务。",
+        slot_separator="、",
+        slot_start="M月d日 HH:mm",
+        slot_end="HH:mm",
     ),
     "en": _Phrases(
         babel_locale="en",
@@ -48,6 +55,9 @@ PHRASES: dict[str, _Phrases] = {
                            "or our hotline {hotline}",
         opt_out="Reply STOP to stop messages here.",
         collector_disclosure="This message is from a debt collector attempting to collect a debt.",
+        slot_separator="; ",
+        slot_start="EEE MMM d, h:mm a",
+        slot_end="h:mm a",
     ),
 }
 
@@ -77,6 +87,25 @@ def _number(value: int, language: str) -> str:
 @lru_cache(maxsize=4096)
 def _long_date(day: date, language: str) -> str:
     return format_date(day, format="long", locale=_LOCALES[language])
+
+
+def format_slot(slot: Slot, language: str) -> str:
+    """`12月1日 14:00-15:00` / `Tue Dec 1, 2:00 PM-3:00 PM`: the borrower's own clock (the
+    slot's zone), the day once, no year (a visit is days away, and an SMS is short); an
+    ASCII hyphen, which keeps an English SMS in the 7-bit alphabet."""
+    phrases, locale = PHRASES[language], _LOCALES[language]
+    start = format_datetime(slot.starts, phrases.slot_start, locale=locale, tzinfo=slot.starts.tzinfo)
+    end = format_time(slot.ends, phrases.slot_end, locale=locale, tzinfo=slot.ends.tzinfo)
+    return f"{start}-{end}"
+
+
+def _slots(context: MessageContext, language: str) -> str:
+    """The times offered, by their starts only (`12月10日 14:00、12月11日 14:00`): three of
+    them fit an SMS that way, and the borrower picks one in the app or by phone."""
+    phrases, locale = PHRASES[language], _LOCALES[language]
+    return phrases.slot_separator.join(
+        format_datetime(slot.starts, phrases.slot_start, locale=locale, tzinfo=slot.starts.tzinfo)
+        for slot in context.visit_slots)
 
 
 def template_values(context: MessageContext, language: str) -> dict[str, str]:
@@ -109,4 +138,9 @@ def template_values(context: MessageContext, language: str) -> dict[str, str]:
         "opt_out": (lender.opt_out_text or phrases.opt_out) if requires_opt_out(context.profile) else "",
         "collector_disclosure": (
             phrases.collector_disclosure if requires_collector_disclosure(context.profile) else ""),
+        # Empty unless the message is about a plan or a visit (the dispatcher fills them).
+        "plan_due_date": _long_date(context.plan_due.due_on, language) if context.plan_due else "",
+        "plan_amount": format_money(context.plan_due.amount, language) if context.plan_due else "",
+        "visit_time": format_slot(context.visit, language) if context.visit else "",
+        "visit_slots": _slots(context, language),
     }

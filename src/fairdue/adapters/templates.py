@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
@@ -35,8 +35,11 @@ from fairdue.domain.compliance import PROFILES, check_text
 from fairdue.domain.message_context import (
     TEMPLATE_FIELDS,
     LenderContact,
+    MessageAbout,
     MessageChannel,
     MessageContext,
+    PlanDue,
+    Slot,
     requirements,
     requires_collector_disclosure,
     requires_opt_out,
@@ -48,7 +51,7 @@ from fairdue.settings import Settings
 
 DEFAULT_MAX_SMS_SEGMENTS = 3
 SUFFIX = ".j2"
-_HEADER = re.compile(r"\A\{#-?\s*channel:\s*([\w-]+)\s*-?#\}")
+_HEADER = re.compile(r"\A\{#-?\s*channel:\s*([\w-]+)\s*(?:,\s*about:\s*([\w-]+)\s*)?-?#\}")
 _MARKER = "\u27e6{}\u27e7"          # ⟦n⟧: cannot occur in a real value
 _MARKERS = re.compile("\u27e6\\d+\u27e7")
 
@@ -111,6 +114,7 @@ class TemplateCheck:
     source: str
     segments: tuple[tuple[str, SmsLength], ...] = ()   # (profile, length of the sample) for SMS
     problems: tuple[str, ...] = ()
+    about: MessageAbout = MessageAbout.COLLECTION
 
     @property
     def ok(self) -> bool:
@@ -189,25 +193,31 @@ _SAMPLE_NAMES = {"zh-CN": "欧阳明月", "en": "Alexandra Richardson"}
 
 
 def sample_context(options: TemplateOptions, profile: str, language: str) -> MessageContext:
-    """A realistic, long-ish message: six-digit amount, a year overdue, three loans."""
+    """A realistic, long-ish message: six-digit amount, a year overdue, three loans, a plan
+    installment and three appointment times offered (for the templates that show them)."""
     currency = options.currency
+    zone = timezone(timedelta(hours=8))
+    slots = tuple(Slot(datetime(2026, 12, day, 14, tzinfo=zone), datetime(2026, 12, day, 15, tzinfo=zone))
+                  for day in (10, 11, 12))
     return MessageContext(
         borrower_name=_SAMPLE_NAMES.get(language, "Alexandra Richardson"),
         days_overdue=365,
         principal=Money.of("98765.43", currency), interest=Money.of("1234.56", currency),
         fees=Money.of("100.00", currency), penalty=Money.of("543.21", currency),
         oldest_due_date=date(2026, 9, 30), loans=3, lender=options.lender, profile=profile,
+        plan_due=PlanDue(date(2026, 12, 31), Money.of("12345.67", currency)),
+        visit=slots[0], visit_slots=slots,
     )
 
 
-def _check_one(template: Template, channel: MessageChannel, language: str, profile: str,
-               options: TemplateOptions) -> tuple[list[str], SmsLength | None]:
+def _check_one(template: Template, channel: MessageChannel, about: MessageAbout, language: str,
+               profile: str, options: TemplateOptions) -> tuple[list[str], SmsLength | None]:
     problems: list[str] = []
     probe, markers = _probe_values(profile)
     subject, body = _render(template, channel, probe)
     shown = frozenset(name for name, marker in markers.items()
                       if marker in body or (subject is not None and marker in subject))
-    problems += [f"does not show {need.what}" for need in requirements(channel, profile)
+    problems += [f"does not show {need.what}" for need in requirements(channel, profile, about)
                  if not need.satisfied_by(shown)]
     if channel is MessageChannel.EMAIL and not subject:
         problems.append("has an empty subject")
@@ -224,15 +234,21 @@ def _check_one(template: Template, channel: MessageChannel, language: str, profi
     return list(dict.fromkeys(problems)), length
 
 
-def _channel_of(source_text: str) -> MessageChannel | str:
+def _header_of(source_text: str) -> tuple[MessageChannel, MessageAbout] | str:
+    """The channel and subject the first line names, or what is wrong with that line."""
     match = _HEADER.match(source_text)
     if match is None:
         return "does not start with a channel line such as {# channel: sms #}"
     try:
-        return MessageChannel(match.group(1))
+        channel = MessageChannel(match.group(1))
     except ValueError:
         known = ", ".join(c.value for c in MessageChannel)
         return f"names an unknown channel {match.group(1)!r}; channels: {known}"
+    try:
+        return channel, MessageAbout(match.group(2) or MessageAbout.COLLECTION)
+    except ValueError:
+        known = ", ".join(a.value for a in MessageAbout)
+        return f"names an unknown subject about: {match.group(2)!r}; subjects: {known}"
 
 
 def _structure_problem(template: Template, channel: MessageChannel) -> str | None:
@@ -251,38 +267,41 @@ def _structure_problem(template: Template, channel: MessageChannel) -> str | Non
 def check_source(text: str, *, name: str, language: str, source: str,
                  options: TemplateOptions) -> _Loaded:
     """Compile and check one template's text; the template is kept only when it passes."""
-    def refused(*problems: str, channel: MessageChannel | None = None) -> _Loaded:
-        return _Loaded(TemplateCheck(name, language, channel, source, problems=problems), None)
+    def refused(*problems: str, channel: MessageChannel | None = None,
+                about: MessageAbout = MessageAbout.COLLECTION) -> _Loaded:
+        return _Loaded(TemplateCheck(name, language, channel, source, problems=problems,
+                                     about=about), None)
 
     if language not in LANGUAGES:
         return refused(f"language {language!r} is not supported; languages: {', '.join(LANGUAGES)}")
-    channel = _channel_of(text)
-    if not isinstance(channel, MessageChannel):
-        return refused(channel)
+    header = _header_of(text)
+    if isinstance(header, str):
+        return refused(header)
+    channel, about = header
     try:
         template = _environment().from_string(text)
     except TemplateSyntaxError as exc:
-        return refused(f"line {exc.lineno}: {exc.message}", channel=channel)
+        return refused(f"line {exc.lineno}: {exc.message}", channel=channel, about=about)
     problem = _structure_problem(template, channel)
     if problem:
-        return refused(problem, channel=channel)
+        return refused(problem, channel=channel, about=about)
     per_profile: dict[str, list[str]] = {}
     segments: list[tuple[str, SmsLength]] = []
     for profile in options.profiles:
         try:
-            found, length = _check_one(template, channel, language, profile, options)
+            found, length = _check_one(template, channel, about, language, profile, options)
         except UndefinedError as exc:
             return refused(f"uses an unknown value: {exc.message}; values: {', '.join(TEMPLATE_FIELDS)}",
-                           channel=channel)
+                           channel=channel, about=about)
         except SecurityError as exc:
-            return refused(f"does something the sandbox forbids: {exc}", channel=channel)
+            return refused(f"does something the sandbox forbids: {exc}", channel=channel, about=about)
         except TemplateError as exc:
-            return refused(f"cannot be rendered: {exc}", channel=channel)
+            return refused(f"cannot be rendered: {exc}", channel=channel, about=about)
         per_profile[profile] = found
         if length is not None:
             segments.append((profile, length))
     problems = _merge_profiles(per_profile)
-    check = TemplateCheck(name, language, channel, source, tuple(segments), tuple(problems))
+    check = TemplateCheck(name, language, channel, source, tuple(segments), tuple(problems), about)
     return _Loaded(check, template if check.ok else None)
 
 
@@ -341,6 +360,14 @@ def load_templates(directory: str | Path | Traversable | None = None,
     return TemplateSet(loaded, options.profiles)
 
 
+def _abouts(loaded: Mapping[tuple[str, str], _Loaded]) -> dict[str, MessageAbout]:
+    said: dict[str, set[MessageAbout]] = {}
+    for (name, _), entry in loaded.items():
+        said.setdefault(name, set()).add(entry.check.about)
+    return {name: found.pop() if len(found) == 1 else MessageAbout.COLLECTION
+            for name, found in said.items()}
+
+
 def templates_from_settings(settings: Settings) -> TemplateSet:
     """The template set in force: FAIRDUE_TEMPLATE_DIR or the built-in one, checked for the
     profile in force."""
@@ -354,6 +381,10 @@ class TemplateSet:
     _loaded: Mapping[tuple[str, str], _Loaded]
     profiles: tuple[str, ...]
     default_language: str = field(default=DEFAULT_LANGUAGE)
+    _about: Mapping[str, MessageAbout] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_about", _abouts(self._loaded))
 
     @property
     def checks(self) -> tuple[TemplateCheck, ...]:
@@ -372,6 +403,11 @@ class TemplateSet:
 
     def check(self, name: str, language: str) -> TemplateCheck:
         return self._entry(name, language).check
+
+    def about(self, name: str) -> MessageAbout:
+        """What the template `name` is about: collection unless every language of it says
+        the same other thing (a name not loaded reads as collection, the strictest)."""
+        return self._about.get(name, MessageAbout.COLLECTION)
 
     def _entry(self, name: str, language: str) -> _Loaded:
         try:

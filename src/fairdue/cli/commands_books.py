@@ -176,7 +176,7 @@ def run_day(
 @app.command()
 def export(
     what: Annotated[str, typer.Argument(
-        help="cases, loans, payments, events, decisions, contacts or promises")],
+        help="cases, loans, payments, events, decisions, contacts, promises or plans")],
     fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", help="File (default standard output)")] = None,
     db: DbOption = None,

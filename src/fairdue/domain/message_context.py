@@ -14,7 +14,7 @@ Pure: no formatting library, no clock; the adapter does the formatting.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from fairdue.domain.compliance.profiles import get_profile
@@ -27,6 +27,43 @@ class MessageChannel(StrEnum):
     SMS = "sms"
     EMAIL = "email"
     PUSH = "push"
+
+
+class MessageAbout(StrEnum):
+    """What a message is about, which decides the facts it must show (a template's header
+    names it: `{# channel: sms, about: plan #}`; collection when not named).
+
+    A `notice` tells the borrower something that is not a demand for payment (a visit
+    called off): it need not show the debt, and it may still go out after the case closed.
+    """
+
+    COLLECTION = "collection"
+    PLAN = "plan"              # the next date and amount of a repayment plan in force
+    VISIT_SLOTS = "visit_slots"  # the appointment times offered for a field visit (S8)
+    VISIT = "visit"            # the booked appointment time (S8)
+    NOTICE = "notice"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDue:
+    """The next installment of the repayment plan in force."""
+
+    due_on: date
+    amount: Money
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """An appointment time, in the borrower's own zone (aware datetimes)."""
+
+    starts: datetime
+    ends: datetime
+
+    def __post_init__(self) -> None:
+        if self.starts.tzinfo is None or self.ends.tzinfo is None:
+            raise InvalidInput("an appointment time needs its time zone")
+        if self.ends <= self.starts:
+            raise InvalidInput(f"an appointment ends after it starts: {self.starts} to {self.ends}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +108,16 @@ class MessageContext:
     loans: int
     lender: LenderContact
     profile: str = "cn"
+    plan_due: PlanDue | None = None
+    visit: Slot | None = None  # the booked appointment
+    visit_slots: tuple[Slot, ...] = ()  # the appointment times offered
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "borrower_name", mask_name(self.borrower_name))
         if self.days_overdue < 0:
             raise InvalidInput(f"days overdue must not be negative, got {self.days_overdue}")
-        if self.loans < 1:
-            raise InvalidInput(f"a message concerns at least one loan, got {self.loans}")
+        if self.loans < 0:  # a notice after the case closed concerns no loan in arrears
+            raise InvalidInput(f"the number of loans must not be negative, got {self.loans}")
         currencies = {m.currency for m in (self.principal, self.interest, self.fees, self.penalty)}
         if len(currencies) != 1:
             raise InvalidInput(f"the amount due mixes currencies: {', '.join(sorted(currencies))}")
@@ -98,6 +138,7 @@ TEMPLATE_FIELDS: tuple[str, ...] = (
     "amount_due", "principal", "interest", "fees", "penalty", "oldest_due_date",
     "app_name", "bank_account_name", "bank_account_number", "hotline", "repayment_channels",
     "verify_hotline", "opt_out", "collector_disclosure",
+    "plan_due_date", "plan_amount", "visit_time", "visit_slots",
 )
 
 # Profiles whose electronic messages must carry an opt-out line (US-08) and say they come
@@ -142,12 +183,26 @@ _OPT_OUT = _one("the opt-out line (US-08)", "opt_out")
 _DISCLOSURE = _one("the debt-collector disclosure (US-09)", "collector_disclosure")
 
 
-def requirements(channel: MessageChannel, profile: str) -> tuple[Requirement, ...]:
-    """What a message on `channel` must show under `profile` (the subject of an email is
-    checked apart: it is not a field)."""
+_ABOUT_NEEDS: dict[MessageAbout, tuple[Requirement, ...]] = {
+    MessageAbout.COLLECTION: (),
+    MessageAbout.PLAN: (_one("the plan's next date (S13)", "plan_due_date"),
+                        _one("the plan's next amount (S13)", "plan_amount")),
+    MessageAbout.VISIT_SLOTS: (_one("the appointment times offered (S8)", "visit_slots"),),
+    MessageAbout.VISIT: (_one("the appointment time (S8)", "visit_time"),),
+    MessageAbout.NOTICE: (),
+}
+
+
+def requirements(channel: MessageChannel, profile: str,
+                 about: MessageAbout = MessageAbout.COLLECTION) -> tuple[Requirement, ...]:
+    """What a message on `channel` about `about` must show under `profile` (the subject of
+    an email is checked apart: it is not a field)."""
     if channel is MessageChannel.PUSH:
-        return (_AMOUNT,)
-    needed = [_DAYS, _AMOUNT, _CHANNELS, _VERIFY]
+        return () if about is MessageAbout.NOTICE else (_AMOUNT, *_ABOUT_NEEDS[about])
+    if about is MessageAbout.NOTICE:
+        needed = [_VERIFY]
+    else:
+        needed = [_DAYS, _AMOUNT, _CHANNELS, _VERIFY, *_ABOUT_NEEDS[about]]
     if requires_opt_out(profile):
         needed.append(_OPT_OUT)
     if requires_collector_disclosure(profile):

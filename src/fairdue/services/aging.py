@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Iterable
 from datetime import date
 
 from fairdue.adapters.db.ledger_repo import (
+    StoredLoan,
     add_bucket_rows,
     load_overdue_ledgers,
     load_partition_open_cases,
@@ -24,7 +26,9 @@ from fairdue.bootstrap import App
 from fairdue.domain.cases import Arrears, LoanArrears
 from fairdue.domain.events import DomainEvent, InstallmentMissed, LoanBucketChanged
 from fairdue.domain.money import Money
+from fairdue.domain.relief import accrue
 from fairdue.services.arrears import reconcile_cases
+from fairdue.services.relief import partition_freezes
 from fairdue.services.sharding import cached_shard_of
 from fairdue.services.unit_of_work import UnitOfWork
 
@@ -43,6 +47,9 @@ def age_partition(uow: UnitOfWork, app: App, day: date, shard_from: int, shard_t
     buckets = app.buckets
     bucket_for = functools.lru_cache(maxsize=None)(buckets.bucket_for)  # a few hundred DPDs
     stored = load_overdue_ledgers(conn, before=day, shard_from=shard_from, shard_to=shard_to)
+    # Penalty frozen by a grace period or a plan (few borrowers): those days are not charged.
+    freezes = partition_freezes(conn, shard_from, shard_to, _earliest_accrual(stored.values(), day),
+                                day) if stored else {}
     penalties: list[tuple[int, str, int]] = []
     states: list[tuple[object, ...]] = []
     moves: list[tuple[object, ...]] = []
@@ -53,7 +60,8 @@ def age_partition(uow: UnitOfWork, app: App, day: date, shard_from: int, shard_t
         ledger = loan.ledger
         loan_id = ledger.loan_id
         before = loan.penalties_before
-        for inst in ledger.accrue_through(day):
+        frozen = freezes.get(loan.borrower_id)
+        for inst in accrue(ledger, day, frozen) if frozen else ledger.accrue_through(day):
             events.append(InstallmentMissed(loan_id, inst.seq, inst.due_on, day))
         penalty_added = 0
         for inst in ledger.installments:
@@ -100,3 +108,12 @@ _penalty_key = operator.itemgetter(1, 2)
 _state_key = operator.itemgetter(5)
 
 
+def _earliest_accrual(stored: Iterable[StoredLoan], day: date) -> date:
+    """The first day any of these loans accrues penalty for in this run."""
+    earliest = day
+    for loan in stored:
+        ledger = loan.ledger
+        start = ledger.accrued_through or (ledger.installments[0].due_on if ledger.installments else day)
+        if start < earliest:
+            earliest = start
+    return earliest

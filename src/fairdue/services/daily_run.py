@@ -33,9 +33,11 @@ from fairdue.clock import Clock
 from fairdue.errors import InvalidInput
 from fairdue.services.aging import age_partition
 from fairdue.services.decide import decide_partition
+from fairdue.services.plans import settle_plans
 from fairdue.services.promises import settle_promises
 from fairdue.services.sharding import partition_ranges
 from fairdue.services.unit_of_work import UnitOfWork
+from fairdue.services.visits import follow_visits
 from fairdue.settings import Settings
 
 # A claim is only unguarded between its own commit and the moment the claimant locks the
@@ -303,7 +305,11 @@ def run_partition(app: App, day: date, partition_no: int, shard_from: int, shard
             return None
         touched, opened, cured = age_partition(uow, app, day, shard_from, shard_to)
         settle_promises(uow, day, shard_from, shard_to, settings=app.settings)
+        settle_plans(uow, day, shard_from, shard_to, settings=app.settings)
         decide_partition(uow, app.strategy, day, shard_from, shard_to, now=app.clock.now())
+        # Field visits: the day's proposals become candidates, visits of cases closed some
+        # other way are called off, and tomorrow's appointments get their reminder.
+        follow_visits(uow, day, shard_from, shard_to, now=app.clock.now())
         conn.execute(
             update(daily_run_partitions)
             .where(daily_run_partitions.c.business_date == day,

@@ -38,6 +38,7 @@ from fairdue.domain.contact_outcomes import (
 from fairdue.domain.contact_schedule import planned_send_time, window_rule
 from fairdue.domain.policy import CaseFacts, PolicyDecision
 from fairdue.services.guard_feed import feed_guard, history_since, number_key
+from fairdue.services.plans import plan_standings
 from fairdue.services.strategy import Strategy
 from fairdue.services.unit_of_work import UnitOfWork
 
@@ -84,6 +85,8 @@ class CaseInputs:
     restrictions: dict[str, list[Restriction]] = field(default_factory=dict)
     preferences: dict[str, repo.Preferences] = field(default_factory=dict)
     history: dict[str, list[repo.PastAttempt]] = field(default_factory=dict)
+    #: Borrowers with an active plan on track: days to its next installment (None: none left).
+    plans: dict[str, int | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,6 +119,7 @@ def decide_partition(uow: UnitOfWork, strategy: Strategy, day: date, shard_from:
         restrictions=repo.restrictions_of(conn, ids, day),
         preferences=repo.preferences_of(conn, ids),
         history=repo.recent_attempts(conn, ids, history_since(strategy.profile, day)),
+        plans=plan_standings(conn, ids, day),
     )
     planned = decide_cases(strategy, day, now, inputs)
     insert_dicts(conn, decisions, planned.decisions)
@@ -167,7 +171,8 @@ def decide_cases(strategy: Strategy, day: date, now: datetime, inputs: CaseInput
             if channel_map else _NEVER,
             promises_kept=standing.promises_kept, promises_broken=standing.promises_broken,
             refusals=standing.refusals,
-            active_plan=False, grace="grace" in kinds,
+            active_plan=borrower in inputs.plans, days_to_plan_due=inputs.plans.get(borrower),
+            grace="grace" in kinds,
             open_dispute="dispute" in kinds, open_complaint="complaint" in kinds,
             has_phone=case.has_phone, has_email=case.has_email, has_app=case.has_app,
             opted_out=frozenset(r.channel for r in in_force if r.kind == "opt_out" and r.channel),

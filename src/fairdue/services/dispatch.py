@@ -34,7 +34,7 @@ from fairdue.domain.contact_holds import hold_refusal
 from fairdue.domain.contact_outcomes import interpret
 from fairdue.domain.contact_schedule import next_allowed, window_for, window_rule
 from fairdue.domain.dispatch_rules import after_send
-from fairdue.domain.message_context import MessageContext
+from fairdue.domain.message_context import MessageAbout, MessageContext, PlanDue, Slot
 from fairdue.domain.messages import OutboundMessage, SendOutcome, SendResult
 from fairdue.domain.money import Money
 from fairdue.errors import FairdueError
@@ -131,6 +131,8 @@ class Dispatcher:
             }
             preferences = repo.preferences_of(conn, sorted(borrowers))
             bad = outbox.bad_points(conn, borrowers)
+            news = outbox.case_news(conn, {
+                p.case_id for p in pending if p.case_id and self._about(p) in _NEWS})
         results: list[dict[str, Any]] = []
         failures: list[tuple[str, str, tuple[dict[str, Any], str | None]]] = []
         invalid: list[tuple[str, str, str]] = []
@@ -145,7 +147,7 @@ class Dispatcher:
                 feed_guard(guard, item.borrower_id, tz, restrictions.get(item.borrower_id, []),
                            (), preferences.get(item.borrower_id), moment.astimezone(tz).date())
                 fed.add(item.borrower_id)
-            prepared = self._one(item, row, moment, tz, guard, restrictions, owed, bad, stale)
+            prepared = self._one(item, row, moment, tz, guard, restrictions, owed, bad, stale, news)
             report.by_channel[item.channel] = report.by_channel.get(item.channel, 0) + 1
             results.append(row)
             if isinstance(prepared, str):
@@ -192,16 +194,22 @@ class Dispatcher:
     def _one(self, item: outbox.Pending, row: dict[str, Any], now: datetime, tz: Any,
              guard: Any, restrictions: Mapping[str, list[Any]],
              owed: Mapping[str, outbox.Breakdown], bad: set[tuple[str, str]], stale: set[str],
-             ) -> str | OutboundMessage:
+             news: Mapping[str, outbox.CaseNews]) -> str | OutboundMessage:
         """Everything before the send: a final status (filled into `row`) or the message."""
         sender = self.senders[item.channel]
         row["scheduled_at"] = now
         if item.contact_id in stale and not sender.idempotent:
             return _set(row, "unknown", error="the worker sending it stopped; this provider "
                         "does not drop repeats, so it is not sent again")
-        if not item.case_open or item.borrower_id not in owed:
+        about = self._about(item)
+        closed = not item.case_open or item.borrower_id not in owed
+        if closed and about is not MessageAbout.NOTICE:  # a notice still goes: see MessageAbout
             return _set(row, "cancelled", error="nothing is overdue any more: the case was "
                         "closed before the message went out")
+        facts = news.get(item.case_id or "", _NO_NEWS)
+        stale_news = _stale_news(about, facts)
+        if stale_news:
+            return _set(row, "cancelled", error=stale_news)
         if (item.borrower_id, item.channel) in bad:
             return _set(row, "failed", error="the contact point is known to be invalid")
         kinds = {r.kind for r in restrictions.get(item.borrower_id, [])}
@@ -217,7 +225,7 @@ class Dispatcher:
             row["blocked_reason"] = " ".join(verdict.reasons)
             return _set(row, "blocked")
         try:
-            message = self._message(item, owed[item.borrower_id])
+            message = self._message(item, owed.get(item.borrower_id), facts, tz)
         except FairdueError as exc:
             return _set(row, "dead", error=f"cannot render the message: {exc}")
         if message is None:
@@ -277,7 +285,11 @@ class Dispatcher:
             return None
         return next_allowed(now, (tz,), window_for(self.app.strategy.profile.parameters))
 
-    def _message(self, item: outbox.Pending, owed: outbox.Breakdown) -> OutboundMessage | None:
+    def _about(self, item: outbox.Pending) -> MessageAbout:
+        return self.templates.about(item.template) if item.template else MessageAbout.COLLECTION
+
+    def _message(self, item: outbox.Pending, owed: outbox.Breakdown | None, facts: outbox.CaseNews,
+                 tz: Any) -> OutboundMessage | None:
         pii = self.app.keys.cipher.open(item.pii, aad=item.borrower_id)
         to = {"sms": (pii.get("phones") or [None])[0], "email": (pii.get("emails") or [None])[0],
               "push": pii.get("push_token")}.get(item.channel)
@@ -285,15 +297,22 @@ class Dispatcher:
             return None
         if not item.template:
             raise UnknownTemplate(f"contact {item.contact_id} names no template")
+        if owed is None:  # a notice after the case closed: nothing is owed
+            owed = outbox.Breakdown(self.app.settings.currency, 0, 0, 0, 0,
+                                    self.app.clock.now().astimezone(tz).date(), 0)
         currency = owed.currency
         context = MessageContext(
-            borrower_name=pii["name"], days_overdue=max(item.dpd, 1),
+            borrower_name=pii["name"], days_overdue=max(item.dpd, 1) if owed.loans else 0,
             principal=Money.from_minor(owed.principal, currency),
             interest=Money.from_minor(owed.interest, currency),
             fees=Money.from_minor(owed.fees, currency),
             penalty=Money.from_minor(owed.penalty, currency),
             oldest_due_date=owed.oldest_due, loans=owed.loans,
             lender=self._lender, profile=self.app.strategy.profile.name,
+            plan_due=(PlanDue(facts.plan_due_on, Money.from_minor(facts.plan_due_minor, facts.plan_currency))
+                      if facts.plan_due_on else None),
+            visit=Slot(facts.visit[0].astimezone(tz), facts.visit[1].astimezone(tz)) if facts.visit else None,
+            visit_slots=tuple(Slot(a.astimezone(tz), b.astimezone(tz)) for a, b in facts.offered),
         )
         rendered = self.templates.render(item.template, item.language, context)
         return OutboundMessage(
@@ -301,6 +320,22 @@ class Dispatcher:
             channel=item.channel, to=to, language=rendered.language, body=rendered.body,
             subject=rendered.subject, borrower_id=item.borrower_id,
         )
+
+
+#: Messages whose facts are read from the case's plan or visit when they are sent.
+_NEWS = frozenset({MessageAbout.PLAN, MessageAbout.VISIT, MessageAbout.VISIT_SLOTS})
+_NO_NEWS = outbox.CaseNews()
+
+
+def _stale_news(about: MessageAbout, facts: outbox.CaseNews) -> str | None:
+    """Why a message about a plan or a visit has nothing left to say, or None."""
+    if about is MessageAbout.PLAN and facts.plan_due_on is None:
+        return "the repayment plan is no longer in force, or nothing is left to pay on it"
+    if about is MessageAbout.VISIT and facts.visit is None:
+        return "the visit is no longer booked"
+    if about is MessageAbout.VISIT_SLOTS and not facts.offered:
+        return "the appointment times are no longer on offer"
+    return None
 
 
 def _set(row: dict[str, Any], status: str, *, error: str | None = None,

@@ -131,9 +131,18 @@ def _promises(conn: Connection) -> Iterator[Row]:
         yield promise_row(r)
 
 
+def _plans(conn: Connection) -> Iterator[Row]:
+    from fairdue.adapters.db.tables_plans import plans
+    from fairdue.services.plans import plan_row
+
+    query = select(plans).order_by(plans.c.proposed_at, plans.c.plan_id)
+    for r in _stream(conn, query):
+        yield plan_row(r)
+
+
 EXPORTS: dict[str, Callable[[Connection], Iterator[Row]]] = {
     "cases": _cases, "loans": _loans, "payments": _payments, "events": _events,
-    "decisions": _decisions, "contacts": _contacts, "promises": _promises,
+    "decisions": _decisions, "contacts": _contacts, "promises": _promises, "plans": _plans,
 }
 
 

@@ -29,6 +29,9 @@ from fairdue.adapters.db.tables import (
 )
 from fairdue.domain.money import format_minor
 from fairdue.errors import NotFound
+from fairdue.services.grace import find_graces
+from fairdue.services.plans import plan_ids_of
+from fairdue.services.waivers import waiver_ids_of
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,13 @@ def case_timeline(conn: Connection, case_id: str) -> Timeline:
     until = _moment(case["closed_on"])
     loan_ids = list(conn.execute(select(loans.c.loan_id).where(loans.c.borrower_id == borrower))
                     .scalars())
+    # Plans and waivers tell their story in their own events (proposed, approved, missed...).
+    relief_ids = plan_ids_of(conn, borrower) + waiver_ids_of(conn, borrower)
     entries: list[Entry] = []
     for event in conn.execute(
         select(domain_events).where(or_(domain_events.c.subject == case_id,
-                                        domain_events.c.subject.in_(loan_ids)))
+                                        domain_events.c.subject.in_(loan_ids),
+                                        domain_events.c.subject.in_(relief_ids)))
         .order_by(domain_events.c.event_id)
     ).mappings():
         at = _moment(event["occurred_on"]) or _moment(event["recorded_at"])
@@ -120,8 +126,45 @@ def case_timeline(conn: Connection, case_id: str) -> Timeline:
         lifted = utc(row["lifted_at"])
         if lifted is not None:
             entries.append(Entry(lifted, "restriction", f"{row['kind']}{scope} lifted"))
+    for grace in find_graces(conn, borrower_id=borrower):
+        frozen = ", penalty frozen" if grace["freeze_penalty"] else ""
+        entries.append(Entry(grace["granted_at"] or since, "grace",
+                             f"grace {grace['starts_on']} to {grace['ends_on']}{frozen} "
+                             f"by {grace['granted_by']}",
+                             {"grace_id": grace["grace_id"], "reason": grace["reason"]}))
+    entries.extend(visit_entries(conn, case_id, since))
     entries.sort(key=lambda e: (e.at, e.kind))
     return Timeline(case_id, borrower, case["status"], entries)
+
+
+def visit_entries(conn: Connection, case_id: str, since: datetime) -> list[Entry]:
+    """The case's field visits: proposed, decided, booked, visited or cancelled (no place)."""
+    from fairdue.adapters.db.tables_visits import visit_records, visits
+
+    out: list[Entry] = []
+    for row in conn.execute(
+        select(visits, visit_records.c.checked_in_at, visit_records.c.solution,
+               visit_records.c.follow_up_on, visit_records.c.check_in_flagged)
+        .select_from(visits.outerjoin(visit_records, visit_records.c.visit_id == visits.c.visit_id))
+        .where(visits.c.case_id == case_id)
+    ).mappings():
+        detail = {"visit_id": row["visit_id"], "grounds": row["grounds"], "reason": row["reason"],
+                  "decided_by": row["decided_by"], "decision_note": row["decision_note"],
+                  "collectors": row["collectors"], "slot_start": _iso(utc(row["slot_start"])),
+                  "solution": row["solution"], "follow_up_on": _iso(row["follow_up_on"]),
+                  "check_in_flagged": row["check_in_flagged"],
+                  "cancelled_reason": row["cancelled_reason"]}
+        out.append(Entry(utc(row["created_at"]) or since, "visit",
+                         f"visit {row['visit_id']} proposed ({row['grounds']}): {row['status']}",
+                         detail))
+        if row["slot_start"] is not None:
+            out.append(Entry(utc(row["slot_start"]) or since, "visit",
+                             f"visit {row['visit_id']} appointment with {row['collectors']}"))
+        if row["checked_in_at"] is not None:
+            out.append(Entry(utc(row["checked_in_at"]) or since, "visit",
+                             f"visit {row['visit_id']} made: {row['solution'] or 'record open'}"
+                             + (f", follow-up {row['follow_up_on']}" if row["follow_up_on"] else "")))
+    return out
 
 
 def _iso(value: datetime | date | None) -> str | None:

@@ -140,8 +140,8 @@ def test_a_visit_day_still_keeps_the_reminders_going(story: StoryMaker) -> None:
 
 def test_dispute_complaint_plan_and_grace_each_give_only_a_pause(story: StoryMaker) -> None:
     cases = {"open_dispute": "hold_dispute_or_complaint", "open_complaint":
-             "hold_dispute_or_complaint", "active_plan": "hold_plan_or_grace",
-             "grace": "hold_plan_or_grace"}
+             "hold_dispute_or_complaint", "active_plan": "hold_plan",
+             "grace": "hold_grace"}
     for flag, step in cases.items():
         for decision in story(**long_overdue(days_unreachable=60, refusals=5), **{flag: True}).live(5):
             assert kinds(decision) == ["pause"], flag

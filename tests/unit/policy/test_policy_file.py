@@ -54,7 +54,7 @@ def test_the_default_policy_ships_with_the_package_and_is_valid() -> None:
     assert (policy.name, policy.profile, policy.locale) == ("default-cn", "cn", "zh-CN")
     templates = {a.template for s in policy.steps for a in s.actions if a.template}
     assert templates == {"first_overdue_sms", "reminder_sms", "overdue_email", "overdue_push",
-                         "visit_notice"}
+                         "visit_notice", "plan_reminder_sms"}
     # S5, S6 and S7 thresholds are named
     assert {"visit_amount_minor", "visit_min_dpd", "unreachable_days", "broken_promises",
             "refusals"} <= set(policy.thresholds)

@@ -81,3 +81,24 @@ def test_repayment_channels_name_the_app_the_account_and_the_hotline(make_contex
     assert zh == "微众银行App、银行转账（微众银行还款专户 6222 1234 5678）或热线95384"
     en = template_values(make_context(), "en")["repayment_channels"]
     assert en == "the 微众银行 app, bank transfer (微众银行还款专户, 6222 1234 5678) or our hotline 95384"
+
+
+def test_plan_and_visit_facts_are_shown_in_the_borrowers_own_clock(make_context: ContextMaker) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from fairdue.domain.message_context import PlanDue, Slot
+
+    york = ZoneInfo("America/New_York")
+    slots = (Slot(datetime(2026, 12, 1, 14, tzinfo=york), datetime(2026, 12, 1, 15, tzinfo=york)),
+             Slot(datetime(2026, 12, 2, 9, 30, tzinfo=york), datetime(2026, 12, 2, 10, 30, tzinfo=york)))
+    context = make_context(plan_due=PlanDue(date(2026, 12, 5), Money.of("340.17")),
+                           visit=slots[0], visit_slots=slots)
+    zh, en = template_values(context, "zh-CN"), template_values(context, "en")
+    assert (zh["plan_due_date"], zh["plan_amount"]) == ("2026年12月5日", "¥340.17")
+    assert zh["visit_time"] == "12月1日 14:00-15:00"
+    assert zh["visit_slots"] == "12月1日 14:00、12月2日 09:30"
+    assert en["visit_time"] == "Tue Dec 1, 2:00 PM-3:00 PM"
+    assert en["visit_slots"] == "Tue Dec 1, 2:00 PM; Wed Dec 2, 9:30 AM"
+    plain = template_values(make_context(), "zh-CN")
+    assert plain["plan_due_date"] == plain["visit_time"] == plain["visit_slots"] == ""

@@ -192,3 +192,28 @@ def test_a_refused_template_does_not_stop_the_others(write_template: TemplateWri
     assert not template_set.ok
     context: MessageContext = make_context()
     assert template_set.render("good", "zh-CN", context).body.startswith("张**您好")
+
+
+@pytest.mark.parametrize(("about", "fields", "missing"), [
+    ("plan", "{{ plan_amount }}", "the plan's next date (S13)"),
+    ("plan", "{{ plan_due_date }}", "the plan's next amount (S13)"),
+    ("visit", "", "the appointment time (S8)"),
+    ("visit_slots", "{{ visit_time }}", "the appointment times offered (S8)"),
+])
+def test_a_message_about_a_plan_or_a_visit_must_state_its_date(
+        write_template: TemplateWriter, good_sms: str, options: TemplateOptions,
+        about: str, fields: str, missing: str) -> None:
+    text = good_sms.replace("{# channel: sms #}", f"{{# channel: sms, about: {about} #}}")
+    result = check(write_template, text.replace("核实热线", fields + "核实热线"), options)
+    assert result.problems == (f"does not show {missing}",)
+
+
+def test_a_notice_need_not_show_the_debt_but_still_the_hotline_and_an_unknown_subject_is_refused(
+        write_template: TemplateWriter, options: TemplateOptions) -> None:
+    notice = ("{# channel: sms, about: notice #}\n"
+              "{{ borrower_name }}您好，上门已取消。核实热线{{ verify_hotline }}。\n")
+    assert check(write_template, notice, options).problems == ()
+    assert check(write_template, notice.replace("{{ verify_hotline }}", ""), options).problems == (
+        "does not show the verification hotline (S12)",)
+    wrong = check(write_template, notice.replace("about: notice", "about: gossip"), options)
+    assert wrong.problems[0].startswith("names an unknown subject about: 'gossip'")

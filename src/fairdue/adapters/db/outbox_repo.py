@@ -25,6 +25,8 @@ from fairdue.adapters.db.tables import (
     installments,
     loans,
 )
+from fairdue.adapters.db.tables_plans import plan_installments, plans
+from fairdue.adapters.db.tables_visits import visit_slots, visits
 
 MESSAGE_CHANNELS = ("sms", "email", "push")
 
@@ -134,6 +136,64 @@ def overdue_breakdown(conn: Connection, borrower_ids: Iterable[str], today: date
     ).all()
     return {r[0]: Breakdown(r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5]), r[6], int(r[7]))
             for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class CaseNews:
+    """What a message about a plan or a visit tells, read when it is sent (not when it was
+    queued), so it never states a date that has since changed."""
+
+    plan_due_on: date | None = None
+    plan_due_minor: int = 0
+    plan_currency: str = ""
+    visit: tuple[datetime, datetime] | None = None          # the booked appointment, UTC
+    offered: tuple[tuple[datetime, datetime], ...] = ()     # the times offered, UTC
+
+
+def case_news(conn: Connection, case_ids: Iterable[str]) -> dict[str, CaseNews]:
+    """For each case: the next unpaid installment of its active plan, and its open visit's
+    booked time or the times offered."""
+    wanted = sorted(set(case_ids))
+    if not wanted:
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    unpaid = plan_installments.c.amount_minor - plan_installments.c.paid_minor
+    nxt = (
+        select(plans.c.case_id, plans.c.currency, plan_installments.c.due_on, unpaid,
+               func.row_number().over(partition_by=plans.c.plan_id,
+                                      order_by=plan_installments.c.seq).label("n"))
+        .join(plan_installments, plan_installments.c.plan_id == plans.c.plan_id)
+        .where(plans.c.case_id.in_(wanted), plans.c.status == "active", unpaid > 0)
+        .subquery()
+    )
+    for case_id, currency, due_on, amount in conn.execute(
+            select(nxt.c.case_id, nxt.c.currency, nxt.c.due_on, nxt.c[3]).where(nxt.c.n == 1)):
+        found.setdefault(case_id, {}).update(plan_due_on=due_on, plan_due_minor=int(amount),
+                                             plan_currency=currency)
+    open_visits = conn.execute(
+        select(visits.c.visit_id, visits.c.case_id, visits.c.status, visits.c.slot_start,
+               visits.c.slot_end)
+        .where(visits.c.case_id.in_(wanted), visits.c.status.in_(("slots_offered", "booked")))
+    ).all()
+    for _, case_id, status, start, end in open_visits:
+        if status == "booked" and start is not None and end is not None:
+            found.setdefault(case_id, {})["visit"] = (_aware(start), _aware(end))
+    offering = {r[0]: r[1] for r in open_visits if r[2] == "slots_offered"}
+    if offering:
+        offers: dict[str, list[tuple[datetime, datetime]]] = {}
+        for visit_id, start, end in conn.execute(
+                select(visit_slots.c.visit_id, visit_slots.c.starts_at, visit_slots.c.ends_at)
+                .where(visit_slots.c.visit_id.in_(list(offering)))
+                .order_by(visit_slots.c.visit_id, visit_slots.c.slot_no)):
+            offers.setdefault(offering[visit_id], []).append((_aware(start), _aware(end)))
+        for case_id, times in offers.items():
+            found.setdefault(case_id, {})["offered"] = tuple(times)
+    return {case_id: CaseNews(**values) for case_id, values in found.items()}
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive UTC; PostgreSQL aware times."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def bad_points(conn: Connection, borrower_ids: Iterable[str]) -> set[tuple[str, str]]:

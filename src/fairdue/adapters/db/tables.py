@@ -411,3 +411,7 @@ promises = Table(
 )
 # The daily run settles the pending promises whose window has passed: a range scan on this.
 Index("ix_promises_status_due_on", promises.c.status, promises.c.due_on)
+
+# The tables of later areas live in their own modules on this same metadata; importing them
+# here makes `metadata` whole for whoever imports this module (the migrations' comparison).
+from fairdue.adapters.db import tables_plans, tables_visits, tables_web  # noqa: E402, F401

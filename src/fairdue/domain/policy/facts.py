@@ -52,6 +52,8 @@ class CaseFacts:
     has_app: bool
     opted_out: frozenset[str]  # channels the borrower opted out of
     preferred_channels: frozenset[str]  # empty = no preference
+    # Days until the next installment of the active, on-track plan; None = no such date.
+    days_to_plan_due: int | None = None
 
 
 class Kind(StrEnum):
@@ -108,7 +110,10 @@ _PLAIN: tuple[tuple[str, Kind, str, float | None], ...] = (
     ("promises_kept", Kind.NUMBER, "promises to pay kept", None),
     ("promises_broken", Kind.NUMBER, "promises to pay broken", None),
     ("refusals", Kind.NUMBER, "conversations in which the borrower refused to pay", None),
-    ("active_plan", Kind.FLAG, "a repayment plan is in force", None),
+    ("active_plan", Kind.FLAG, "a repayment plan is active and on track (nothing missed)", None),
+    ("days_to_plan_due", Kind.NUMBER,
+     "days until the next installment of the repayment plan on track; none counts as longer "
+     "than any number", _NEVER),
     ("grace", Kind.FLAG, "a grace period is in force", None),
     ("open_dispute", Kind.FLAG, "the borrower disputes the debt and it is not answered", None),
     ("open_complaint", Kind.FLAG, "a complaint is open", None),

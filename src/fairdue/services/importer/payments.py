@@ -7,7 +7,7 @@ payment for a loan already in the books is posted the way a live payment is
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from fairdue.bootstrap import App
 from fairdue.domain.ledger import business_date
 from fairdue.services import validation as v
 from fairdue.services.importer.report import ImportReport
-from fairdue.services.payments import apply_payments, books_date, payment_row_hash
+from fairdue.services.payments import apply_payments, books_date, followups_of, payment_row_hash
 from fairdue.services.unit_of_work import UnitOfWork
 
 PAYMENT_COLUMNS = ("payment_id", "loan_id", "paid_at", "amount", "channel")
@@ -107,9 +107,13 @@ def apply_later(uow: UnitOfWork, app: App, later: dict[str, list[str]],
     conn = uow.connection
     insert_dicts(conn, payments, rows)
     stored = load_loans(conn, later.keys(), for_update=True)
+    followups = followups_of(conn, sorted({s.borrower_id for s in stored.values()}), sorted(later))
+    paid_on: dict[str, date] = {}
+    for r in rows:
+        paid_on[r["loan_id"]] = max(paid_on.get(r["loan_id"], r["paid_on"]), r["paid_on"])
     for loan_id, ids in later.items():
-        paid_on = max(r["paid_on"] for r in rows if r["loan_id"] == loan_id)
-        apply_payments(uow, app, stored[loan_id], ids, today=books_date(conn, paid_on))
+        apply_payments(uow, app, stored[loan_id], ids, today=books_date(conn, paid_on[loan_id]),
+                       followups=followups)
 
 
 def payments_for_existing_loans(app: App, checker: PaymentRows, actor: str,
