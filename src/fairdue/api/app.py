@@ -5,7 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 import fairdue
-from fairdue.api import contacts, problems, receipts
+from fairdue.api import (
+    approvals,
+    auth,
+    backoffice,
+    cases,
+    contacts,
+    pages,
+    problems,
+    receipts,
+    verify,
+    visits,
+)
 from fairdue.bootstrap import App
 
 API_PREFIX = "/api/v1"
@@ -24,4 +35,11 @@ def create_app(app: App) -> FastAPI:
     problems.install(api)
     api.include_router(receipts.router, prefix=API_PREFIX)
     api.include_router(contacts.router, prefix=API_PREFIX)
+    api.include_router(auth.router, prefix=API_PREFIX)
+    api.include_router(cases.router, prefix=API_PREFIX)
+    api.include_router(backoffice.router, prefix=API_PREFIX)
+    api.include_router(verify.router, prefix=API_PREFIX)
+    api.include_router(approvals.router, prefix=API_PREFIX)
+    api.include_router(visits.router, prefix=API_PREFIX)
+    pages.install(api)
     return api

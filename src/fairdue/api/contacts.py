@@ -3,12 +3,14 @@ other integrations (docs/strategy.md, "Recording outcomes and restrictions")."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from fairdue.api.deps import AppDep, require_api_token
+from fairdue.api.auth import require_api
+from fairdue.api.deps import AppDep
+from fairdue.api.permissions import Principal
 from fairdue.api.problems import problem_responses
 from fairdue.services.contacts import record_contact
 from fairdue.services.export import find_contacts
@@ -32,7 +34,10 @@ class OutcomeCreate(BaseModel):
         description="when, ISO 8601 with an offset; default: now")
     note: str | None = Field(default=None, description="free text, screened for prohibited content")
     party: Literal["debtor", "contact"] = "debtor"
-    actor: str = Field(default="api", min_length=1, description="who records it (an agent's id)")
+    actor: str | None = Field(
+        default=None, min_length=1,
+        description="who records it (a dialer's id); default `api` for the integration token; "
+                    "a signed-in agent always records under their own name")
 
 
 class OutcomeRead(BaseModel):
@@ -47,19 +52,21 @@ class OutcomeRead(BaseModel):
 @router.post(
     "/contacts/outcome",
     status_code=201,
-    dependencies=[Depends(require_api_token)],
     responses={200: {"description": "Already recorded (the same attempt sent again)",
                      "model": OutcomeRead},
-               **problem_responses(400, 401, 404, 422)},
+               **problem_responses(400, 401, 403, 404, 422)},
     summary="Record a contact attempt's outcome",
 )
-def post_outcome(payload: OutcomeCreate, application: AppDep, response: Response) -> OutcomeRead:
+def post_outcome(payload: OutcomeCreate, application: AppDep, response: Response,
+                 principal: Annotated[Principal, Depends(require_api("outcome.record"))]
+                 ) -> OutcomeRead:
     """Record an attempt made outside fairdue; the guard judges it against the borrower's
     history, and one it would have refused is kept with the rules it broke (`lawful: false`)."""
     result = record_contact(
         application, borrower_id=payload.borrower_id, channel=payload.channel,
         outcome=payload.outcome, at=payload.at or application.clock.now(), note=payload.note,
-        party=payload.party, actor=payload.actor)
+        party=payload.party,
+        actor=principal.id if principal.kind == "staff" else (payload.actor or "api"))
     if result.duplicate:
         response.status_code = 200
     return OutcomeRead(attempt_id=result.attempt_id, case_id=result.case_id, lawful=result.lawful,
@@ -91,8 +98,8 @@ class ContactRead(BaseModel):
 
 @router.get(
     "/contacts",
-    dependencies=[Depends(require_api_token)],
-    responses=problem_responses(401, 422),
+    dependencies=[Depends(require_api("contacts.read"))],
+    responses=problem_responses(401, 403, 422),
     summary="Planned contacts: the outbox, the call queue, refusals and dead letters",
 )
 def get_contacts(

@@ -1,4 +1,5 @@
-"""What routes are given: the fairdue App, and the checks of the shared-secret tokens.
+"""What routes are given: the fairdue App, and the check of the gateways' receipt token
+(FAIRDUE_API_TOKEN and staff tokens are checked by `fairdue.api.auth`).
 
 The App lives on the FastAPI application's state (set by `create_app`), never in a module
 global, so several applications (tests, two databases) can live in one process.
@@ -75,6 +76,3 @@ def token_check(pick: Callable[[Settings], SecretStr | None], setting: str, *,
 #: Gateways' delivery receipts: FAIRDUE_RECEIPT_TOKEN, when set, as a header or ?token=.
 require_receipt_token = token_check(lambda s: s.receipt_token, "FAIRDUE_RECEIPT_TOKEN",
                                     required=False, query=True)
-#: Integrations (dialers) until staff sign-in exists: FAIRDUE_API_TOKEN, as a header only.
-require_api_token = token_check(lambda s: s.api_token, "FAIRDUE_API_TOKEN",
-                                required=True, query=False)
