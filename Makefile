@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/fairdue demo
+	$(BIN)/fairdue demo $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -1,7 +1,11 @@
 """Every benchmark, one command (`make bench`): figures with the machine and the date.
 
 Writes bench/results/latest.json. Sizes: FAIRDUE_BENCH_LOANS (default 1,000,000 loans, as
-the foundation issue asks; set it lower for a quick look).
+the foundation issue asks; set it lower for a quick look), FAIRDUE_BENCH_WEB_CASES (open
+cases of the web load test, default 100,000).
+
+`python bench/run.py web [bench_web.py options]` runs only the web load test (PostgreSQL,
+50 signed-in users on the queue and case pages) and writes bench/results/web.json.
 """
 
 from __future__ import annotations
@@ -43,6 +47,13 @@ def phase(*args: str) -> dict[str, object]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def report(url: str, out: Path) -> dict[str, object]:
+    """`fairdue report` over the benchmark book's two days, in a process of its own."""
+    done = subprocess.run([sys.executable, str(HERE / "bench_report.py"), url, str(out)],
+                          check=True, capture_output=True, text=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def dispatch() -> list[dict[str, object]]:
     """The outbox worker's throughput needs PostgreSQL; without it, say so in the results."""
     out = subprocess.run([sys.executable, str(HERE / "bench_dispatch.py"), "--loans", "20000"],
@@ -54,6 +65,28 @@ def dispatch() -> list[dict[str, object]]:
     return [dict(json.loads(line)) for line in lines]
 
 
+def web(options: list[str]) -> list[dict[str, object]]:
+    """The pages under load (bench_web.py) needs PostgreSQL; without it, say so."""
+    out = subprocess.run([sys.executable, str(HERE / "bench_web.py"), *options],
+                         capture_output=True, text=True)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if out.returncode != 0 or not lines:
+        reason = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        return [{"name": "web_load", "skipped": f"needs PostgreSQL: {reason}"}]
+    return [dict(json.loads(line)) for line in lines]
+
+
+def web_only(options: list[str]) -> None:
+    results = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
+               "results": web(options)}
+    for figure in results["results"]:
+        print(json.dumps(figure), flush=True)
+    target = HERE / "results" / "web.json"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {target}")
+
+
 def main() -> None:
     loans = int(os.environ.get("FAIRDUE_BENCH_LOANS", "1000000"))
     sys.path.insert(0, str(HERE))
@@ -61,6 +94,7 @@ def main() -> None:
     from bench_generate import run as generate_run
     from bench_policy import run as policy_run
     from bench_strategy import run_decide
+    from bench_visits import run_routes, run_verifications
 
     results: dict[str, object] = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
                                   "machine": machine(), "loans": loans, "results": []}
@@ -79,6 +113,8 @@ def main() -> None:
         print(json.dumps(figures[-1]), flush=True)
         figures.append(phase("run-day", url, "2026-07-02"))
         print(json.dumps(figures[-1]), flush=True)
+        figures.append(report(url, Path(tmp) / "report"))
+        print(json.dumps(figures[-1]), flush=True)
         results["total_seconds"] = round(time.perf_counter() - started, 1)
     figures.append(replay_run())
     print(json.dumps(figures[-1]), flush=True)
@@ -86,8 +122,14 @@ def main() -> None:
     print(json.dumps(figures[-1]), flush=True)
     figures.append(run_decide(20_000))
     print(json.dumps(figures[-1]), flush=True)
+    figures.append(run_routes())
+    print(json.dumps(figures[-1]), flush=True)
+    figures.append(run_verifications())
+    print(json.dumps(figures[-1]), flush=True)
     figures.extend(dispatch())
     print(json.dumps(figures[-2:]), flush=True)
+    figures.extend(web(["--cases", os.environ.get("FAIRDUE_BENCH_WEB_CASES", "100000")]))
+    print(json.dumps(figures[-1]), flush=True)
     target = HERE / "results" / "latest.json"
     target.parent.mkdir(exist_ok=True)
     target.write_text(json.dumps(results, indent=2) + "\n")
@@ -95,4 +137,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["web"]:
+        web_only(sys.argv[2:])
+    else:
+        main()

@@ -196,9 +196,16 @@ def test_the_installed_console_script_runs() -> None:
 def test_demo_lives_a_small_portfolio_and_sends_its_messages(
     cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from fairdue.bootstrap import build_app
+    from fairdue.services.demo import DEMO_LOGINS, DEMO_PASSWORD
+    from fairdue.services.staff import authenticate
+    from fairdue.services.workbench import queue
+    from fairdue.settings import load_settings
+
     monkeypatch.delenv("FAIRDUE_KEY_FILE")
     folder = tmp_path / "demo"
-    result = run(cli, "demo", "--dir", str(folder), "--loans", "600", "--days", "6", "--seed", "4")
+    result = run(cli, "demo", "--dir", str(folder), "--loans", "600", "--days", "6", "--seed", "4",
+                 "--no-serve")
     assert result.exit_code == 0, result.output
     assert says(result.output, "contacts the policy planned")
     assert says(result.output, "600 loans lived from 2026-06-24 to 2026-06-30")
@@ -207,3 +214,14 @@ def test_demo_lives_a_small_portfolio_and_sends_its_messages(
     message = json.loads(sent[0].read_text(encoding="utf-8"))
     assert message["channel"] in ("sms", "email", "push") and message["body"]
     assert "rejected" not in result.output
+    # One login per role works on the demo's own database, and the agent has a queue.
+    assert says(result.output, "demo logins") and says(result.output, DEMO_PASSWORD)
+    demo_app = build_app(load_settings({}, database_url=f"sqlite:///{folder / 'fairdue.db'}",
+                                       key_file=str(folder / "fairdue.key")))
+    try:
+        for username, role in DEMO_LOGINS:
+            assert authenticate(demo_app, username, DEMO_PASSWORD).role == role
+        with demo_app.engine.connect() as conn:
+            assert len(queue(conn, username="agent")) > 0
+    finally:
+        demo_app.close()

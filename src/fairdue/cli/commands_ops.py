@@ -46,15 +46,21 @@ def borrower_show(
 def demo(
     folder: Annotated[str, typer.Option("--dir", help="The demo's own folder (replaced)")] = "fairdue-demo",
     loans: Annotated[int, typer.Option("--loans", min=100)] = 20_000,
-    days: Annotated[int, typer.Option("--days", min=1, max=365)] = 60,
+    days: Annotated[int, typer.Option("--days", min=1, max=365)] = 90,
     seed: Annotated[int, typer.Option("--seed")] = 2026,
+    serve: Annotated[bool, typer.Option(
+        "--serve/--no-serve", help="Start the web application on the result at the end")] = True,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
 ) -> None:
-    """Generate a portfolio, import it, live through N days of daily runs and payments."""
+    """Simulate a generated book through N days (borrowers, agents, the real daily run, guard
+    and outbox), write the report, then serve the web application on it with one demo login
+    per role; see docs/simulation.md."""
     from pathlib import Path
 
     from rich.table import Table
 
     from fairdue.bootstrap import build_app
+    from fairdue.cli.commands_report import print_simulation, stage_ticker
     from fairdue.cli.main import progress_bar, settings_for
     from fairdue.portfolio.generate import DEFAULT_AS_OF
     from fairdue.services.demo import prepare, run_demo
@@ -65,26 +71,12 @@ def demo(
     application = build_app(settings_for(db), check_schema=False)
     try:
         with progress_bar() as bar:
-            tasks: dict[str, object] = {}
-
-            def tick(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
-
-            summary = run_demo(application, root, loans=loans, days=days, seed=seed,
-                               end=DEFAULT_AS_OF, progress=tick)
+            result = run_demo(application, root, loans=loans, days=days, seed=seed,
+                              end=DEFAULT_AS_OF, progress=stage_ticker(bar))
     finally:
         application.close()
-    table = Table("bucket", "open cases", "amount due (CNY)", title=f"open cases on {summary.end}")
-    for bucket, count, amount in summary.open_by_bucket:
-        table.add_row(bucket, str(count), amount)
-    console.print(table)
-    console.print(
-        f"{summary.loans} loans lived from {summary.start} to {summary.end}: "
-        f"{summary.cases_opened} cases opened, {summary.cases_cured} cured "
-        f"({summary.payments_posted} payments posted during the run)"
-    )
+    summary = result.summary
+    print_simulation(summary)
     planned = Table("channel", "status", "contacts", title="contacts the policy planned")
     for channel, status, count in summary.contacts_by_status:
         planned.add_row(channel, status, str(count))
@@ -92,4 +84,21 @@ def demo(
     console.print(f"messages sent are files in {root / 'outbox'} (the file sink; see docs/channels.md)")
     if summary.rejected_rows:
         err.print(f"{summary.rejected_rows} rows were rejected on import; see `fairdue import`")
-    console.print(f"explore it: fairdue export cases --db {db}; fairdue export contacts --db {db}")
+    console.print(f"the report: {result.report}")
+    logins = Table("user", "role", "password", title="demo logins (a demo: not for real use)")
+    for login in result.logins:
+        logins.add_row(login.username, login.role, login.password)
+    console.print(logins)
+    if not serve:
+        console.print(f"explore it: fairdue serve --db {db}  (then http://127.0.0.1:{port}/)")
+        return
+    import os
+
+    from fairdue.cli.commands_serve import serve as serve_command
+
+    for channel in ("SMS", "EMAIL", "PUSH"):  # sign-in codes land beside the demo's messages
+        os.environ.setdefault(f"FAIRDUE_{channel}_URL", f"file://{root / 'outbox'}")
+    console.print(f"staff sign in at http://127.0.0.1:{port}/login; borrowers at "
+                  f"http://127.0.0.1:{port}/portal/login (their code is a file in {root / 'outbox'})",
+                  highlight=False)
+    serve_command(host="127.0.0.1", port=port, db=db)

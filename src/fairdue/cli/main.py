@@ -34,8 +34,10 @@ app.add_typer(borrower_app, name="borrower")
 app.add_typer(compliance_app, name="compliance")
 app.add_typer(policy_app, name="policy")
 
-console = Console()
-err = Console(stderr=True)
+# Soft wrap: a long line is one line, whatever the width, so a script (or a test) reading
+# the output never finds a sentence cut in two; the terminal wraps it for a person.
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
@@ -100,9 +102,13 @@ from fairdue.cli import (  # noqa: E402,F401
     commands_books,
     commands_contact,
     commands_ops,
+    commands_plan,
     commands_promise,
+    commands_report,
     commands_serve,
     commands_templates,
+    commands_user,
+    commands_visit,
     commands_worker,
 )
 

@@ -1,52 +1,65 @@
-"""The demo: a generated portfolio lived through day by day with the real services.
+"""The demo: a generated book lived through 90 days by the simulation, then its report.
 
-The generator writes a payment history up to its end date; the demo imports the books as
-they stood at the start, then for each business date, on a clock that lives the day too:
-at half past midnight the daily run (the books, then the policy's decisions), at half past
-nine the outbox worker (messages to the file sink in the demo folder's `outbox/`), at the
-end of the day that day's payments through the importer; so cases open, are contacted, age
-and cure as they would live.
+A newcomer's first `make demo` should show the whole system at work on a realistic book:
+the daily runs, the policy's decisions, the guard, the outbox (files in the demo folder's
+`outbox/`), agents calling, borrowers paying, promising, disputing and complaining (all of
+it `services.simulation`), and at the end the report management reads (`report/index.html`).
+The demo folder is the demo's own: it is replaced on each run.
 """
 
 from __future__ import annotations
 
-import csv
 import shutil
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from fairdue.adapters.channels import sender_for
-from fairdue.adapters.crypto import create_key_file
-from fairdue.adapters.db.migrate import upgrade
-from fairdue.adapters.db.tables import cases, contacts
-from fairdue.adapters.templates import templates_from_settings
+from fairdue.adapters.db.tables import cases
+from fairdue.adapters.report_writer import write_report
 from fairdue.bootstrap import App
-from fairdue.clock import FixedClock
-from fairdue.domain.money import format_minor
-from fairdue.portfolio.generate import generate_portfolio
-from fairdue.services.daily_run import run_days
-from fairdue.services.dispatch import Dispatcher
-from fairdue.services.importing import import_portfolio
+from fairdue.domain.field_agents import FieldAgent
+from fairdue.domain.geo import Point
+from fairdue.portfolio.cities import CITIES
+from fairdue.services.reports import build_report
+from fairdue.services.simulation import SimulationConfig, SimulationSummary, simulate
 
 Progress = Callable[[str, int, int], None]
 
+#: The demo's agents: a small team, enough to show calls, promises and disputes at work
+#: without the demo outlasting a newcomer's patience (five minutes).
+DEMO_AGENTS = 6
+DEMO_CALLS_PER_AGENT = 25
 
-@dataclass
-class DemoSummary:
-    start: date
-    end: date
-    loans: int
-    open_by_bucket: list[tuple[str, int, str]] = field(default_factory=list)
-    cases_opened: int = 0
-    cases_cured: int = 0
-    payments_posted: int = 0
-    rejected_rows: int = 0
-    contacts_by_status: list[tuple[str, str, int]] = field(default_factory=list)
+
+#: The demo's staff, one per role, all with `DEMO_PASSWORD` (a demo, not a deployment: the
+#: README says so, and `fairdue user add` makes real accounts).
+DEMO_PASSWORD = "fairdue-demo"
+DEMO_LOGINS: tuple[tuple[str, str], ...] = (
+    ("agent", "agent"), ("supervisor", "supervisor"), ("compliance", "compliance"),
+    ("admin", "admin"), ("field", "field_agent"),
+)
+#: Open cases put in the demo agent's queue (an agent sees only the cases assigned to them).
+DEMO_ASSIGNED = 40
+#: Two field agents (a `cn` visit needs two collectors) covering the two largest cities.
+DEMO_FIELD_AGENTS: tuple[tuple[str, str], ...] = (("FA-0001", "王强"), ("FA-0002", "李明"))
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: str
+    password: str
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    summary: SimulationSummary
+    report: Path          # the report's index.html
+    database_url: str     # what `fairdue serve --db` (the web application) opens
+    logins: tuple[DemoLogin, ...] = ()
 
 
 def prepare(folder: Path) -> None:
@@ -56,91 +69,40 @@ def prepare(folder: Path) -> None:
     folder.mkdir(parents=True)
 
 
-def split_payments(portfolio: Path, start: date, days_dir: Path) -> dict[date, Path]:
-    """Keep payments up to `start` in the portfolio; write later ones into one folder a day."""
-    source = portfolio / "payments.csv"
-    later: dict[date, list[list[str]]] = defaultdict(list)
-    with source.open(encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader)
-        early: list[list[str]] = []
-        for row in reader:
-            paid_on = date.fromisoformat(row[2][:10])
-            (early if paid_on <= start else later[paid_on]).append(row)
-    with source.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(early)
-    folders = {}
-    for day, rows in later.items():
-        folder = days_dir / day.isoformat()
-        folder.mkdir(parents=True)
-        with (folder / "payments.csv").open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows(rows)
-        folders[day] = folder
-    return folders
-
-
 def run_demo(app: App, folder: Path, *, loans: int, days: int, seed: int, end: date,
-             progress: Progress) -> DemoSummary:
-    upgrade(app.engine)
-    key = app.settings.resolved_key_file()
-    if not key.exists():
-        create_key_file(key)
-    start = end - timedelta(days=days)
-    portfolio = folder / "portfolio"
-    generate_portfolio(portfolio, loans=loans, seed=seed, as_of=end, progress=progress)
-    per_day = split_payments(portfolio, start, folder / "days")
-    report = import_portfolio(app, portfolio, progress=progress)
-    summary = DemoSummary(start=start, end=end, loans=loans, rejected_rows=len(report.errors))
-    clock = FixedClock(_at(start, time(0, 30), app))
-    app.clock = clock
-    run_days(app, through=start)
-    sink = f"file://{folder / 'outbox'}"
-    dispatcher = Dispatcher(app, {c: sender_for(sink) for c in ("sms", "email", "push")},
-                            templates_from_settings(app.settings))
-    day = start + timedelta(days=1)
-    n = 0
-    while day <= end:
-        clock.moment = _at(day, time(0, 30), app)
-        run_days(app, through=day)
-        clock.moment = _at(day, time(9, 30), app)
-        dispatcher.run_once()
-        clock.moment = _at(day, time(23, 59, 59, 999999), app)
-        if day in per_day:
-            posted = import_portfolio(app, per_day[day])
-            counts = posted.counts.get("payments.csv")
-            summary.payments_posted += counts.added if counts else 0
-            summary.rejected_rows += len(posted.errors)
-        n += 1
-        progress("daily cycle", n, days)
-        day += timedelta(days=1)
-    dispatcher.close()
+             progress: Progress) -> DemoResult:
+    """Simulate `days` days of the book (delivery failures reported, confirmations not: one
+    transaction fewer per message), then write the report for those days."""
+    config = SimulationConfig(days=days, seed=seed, loans=loans, end=end, agents=DEMO_AGENTS,
+                              calls_per_agent=DEMO_CALLS_PER_AGENT, delivery_receipts=False)
+    summary = simulate(app, folder, config, progress)
+    progress("report", 0, 1)
+    page = write_report(build_report(app, start=summary.start, end=summary.end), folder / "report")
+    progress("report", 1, 1)
+    return DemoResult(summary, page, app.settings.database_url, create_demo_staff(app))
+
+
+def create_demo_staff(app: App) -> tuple[DemoLogin, ...]:
+    """One login per role, two field agents for the largest cities (the field login is the
+    first of them), and the longest-overdue open cases assigned to the demo agent, so every
+    page of the web application has something to show."""
+    from fairdue.services.field_agents import add_agent
+    from fairdue.services.staff import add_user
+    from fairdue.services.workbench import assign_case
+
+    cities = tuple(c.name for c in CITIES[:2])
+    home = Point(CITIES[0].lat_micro / 1e6, CITIES[0].lon_micro / 1e6)
+    for badge, name in DEMO_FIELD_AGENTS:
+        add_agent(app, FieldAgent(badge, name, "demo-field", cities, home), actor="demo")
+    logins = []
+    for username, role in DEMO_LOGINS:
+        add_user(app, username, role, DEMO_PASSWORD, actor="demo",
+                 badge=DEMO_FIELD_AGENTS[0][0] if role == "field_agent" else None)
+        logins.append(DemoLogin(username, role, DEMO_PASSWORD))
     with app.engine.connect() as conn:
-        summary.contacts_by_status = [
-            (channel, status, count) for channel, status, count in conn.execute(
-                select(contacts.c.channel, contacts.c.status, func.count())
-                .group_by(contacts.c.channel, contacts.c.status)
-                .order_by(contacts.c.channel, contacts.c.status))
-        ]
-        summary.cases_cured = conn.execute(
-            select(func.count()).select_from(cases).where(cases.c.status == "cured")
-        ).scalar_one()
-        summary.cases_opened = conn.execute(select(func.count()).select_from(cases)).scalar_one()
-        rows = conn.execute(
-            select(cases.c.bucket, func.count(), func.sum(cases.c.amount_due_minor))
-            .where(cases.c.status == "open").group_by(cases.c.bucket)
-        ).all()
-    order = app.buckets.names
-    summary.open_by_bucket = sorted(
-        ((bucket, count, format_minor(int(total or 0), app.settings.currency))
-         for bucket, count, total in rows),
-        key=lambda r: order.index(r[0]) if r[0] in order else len(order),
-    )
-    return summary
-
-
-def _at(day: date, moment: time, app: App) -> datetime:
-    return datetime.combine(day, moment, tzinfo=app.zone)
+        worst = conn.execute(select(cases.c.case_id).where(cases.c.status == "open")
+                             .order_by(cases.c.dpd.desc(), cases.c.case_id)
+                             .limit(DEMO_ASSIGNED)).scalars().all()
+    for case_id in worst:
+        assign_case(app, case_id=case_id, username="agent", actor="supervisor")
+    return tuple(logins)
