@@ -17,11 +17,14 @@ from fairdue.adapters.db.tables import (
     payments,
     promises,
 )
+from fairdue.adapters.db.tables_visits import field_agents, visit_records, visits
 from fairdue.bootstrap import build_app
 from fairdue.services.simulation import SimulationConfig, SimulationSummary, simulate
 from fairdue.settings import Settings
 
-CONFIG = SimulationConfig(days=15, seed=11, loans=300, agents=2, calls_per_agent=15)
+#: Small, but long enough (35 days) for the policy to propose visits; with this seed some
+#: are approved, booked by the borrower and made (chosen so: asserted below).
+CONFIG = SimulationConfig(days=35, seed=3, loans=250, agents=2, calls_per_agent=15)
 
 
 def _run(db_url: str, folder: Path, config: SimulationConfig = CONFIG
@@ -48,6 +51,13 @@ def _run(db_url: str, folder: Path, config: SimulationConfig = CONFIG
                                    contact_restrictions.c.kind,
                                    contact_restrictions.c.lifted_at.is_(None))
             .order_by(contact_restrictions.c.restriction_id),
+            "visits": select(visits.c.visit_id, visits.c.status, visits.c.decision_note,
+                             visits.c.collectors, visits.c.slot_start, visits.c.cancelled_reason)
+            .order_by(visits.c.visit_id),
+            "visit records": select(visit_records.c.visit_id, visit_records.c.reaction,
+                                    visit_records.c.solution, visit_records.c.follow_up_on,
+                                    visit_records.c.record_hash, visit_records.c.checked_in_at)
+            .order_by(visit_records.c.visit_id),
         }
         with app.engine.connect() as conn:
             for name, query in queries.items():
@@ -58,6 +68,10 @@ def _run(db_url: str, folder: Path, config: SimulationConfig = CONFIG
                     digest.update(repr(tuple(row)).encode())
             counts["call attempts by agents"] = conn.execute(
                 select(func.count()).where(contact_attempts.c.channel == "call")).scalar_one()
+            counts["field agents"] = conn.execute(
+                select(func.count()).select_from(field_agents)).scalar_one()
+            counts["check-ins flagged"] = conn.execute(
+                select(func.count()).where(visit_records.c.check_in_flagged)).scalar_one()
         return summary, digest.hexdigest(), counts
     finally:
         app.close()
@@ -76,6 +90,14 @@ def test_same_seed_same_result(db_url: str, second_db_url: str, tmp_path: Path) 
     assert first.cases_cured > 0
     assert counts["promises"] == first.promises
     assert (tmp_path / "one" / "outbox").is_dir()
+    # Visits happen as scheduled: proposed by the policy, approved by the supervisor, offered,
+    # booked by the borrower, made by a crew of two of the simulation's own agents, recorded.
+    assert counts["field agents"] == 34          # two for each of the 17 large cities
+    assert first.visits_proposed == counts["visits"] > 0
+    assert first.visits_approved > 0 and first.visit_offers >= first.visits_approved
+    assert first.visits_booked > 0 and first.visits_made > 0
+    assert sum(first.visit_outcomes.values()) == first.visits_made == counts["visit records"]
+    assert counts["check-ins flagged"] == 0      # the crew checked in at the place
 
 
 def test_another_seed_another_story(tmp_path: Path) -> None:

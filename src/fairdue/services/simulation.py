@@ -22,6 +22,17 @@ A day, on a fixed clock that lives it:
 - supervisors close complaints after 10 days, disputes after 14 (the debt validated),
   hardship holds after 21.
 
+Field visits, through fairdue's visit services: the daily run turns the policy's visit
+proposals into candidates (`services.visits.sync_candidates`); at 09:00 a simulated
+supervisor decides them (`approve_visit`/`reject_visit`, by `decide_visit`, within
+`visits_per_day`) and offers the approved ones the configured times (`offer_slots`), and
+offers again, or cancels, those whose times passed unanswered; the 09:30 dispatch sends the
+SMS; a borrower who reads it may pick a time (`confirm_slot`), which books a crew; on the
+booked day the crew checks in at the place (`services.visit_records.check_in`), the visit
+ends in a promise (`services.promises`), a plan (`services.plans`, proposed and approved),
+a refusal or nobody at home, and the crew checks out and submits the record. The crews are
+the simulation's own field agents: two per large city, registered at the start.
+
 Same seed, same result: the portfolio comes from the seeded generator, each borrower's
 segment from a generator seeded by the seed and their id, each day's draws from one seeded
 by the seed and the date, and everything is visited in a fixed order.
@@ -37,6 +48,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
@@ -51,28 +63,50 @@ from fairdue.adapters.db.tables import (
     contacts,
     loans,
 )
+from fairdue.adapters.db.tables_plans import plans
+from fairdue.adapters.db.tables_visits import visit_records, visits
 from fairdue.adapters.templates import templates_from_settings
 from fairdue.bootstrap import App
 from fairdue.clock import FixedClock
+from fairdue.domain.field_agents import FieldAgent
+from fairdue.domain.geo import Point
 from fairdue.domain.messages import Receipt
 from fairdue.domain.money import format_minor
 from fairdue.domain.simulation.behaviours import (
+    ARREARS_REASON,
     PERMANENT_FAILURE,
+    VISIT_OFFERS,
     CallOutcome,
     Segment,
     answer_call,
+    answer_visit_offer,
+    decide_visit,
     pick_segment,
     react_to_message,
+    visit_outcome,
 )
+from fairdue.domain.visits import Reaction, RecordContent, Solution
 from fairdue.errors import FairdueError, InvalidInput
+from fairdue.portfolio.cities import CITIES
 from fairdue.portfolio.generate import generate_portfolio
 from fairdue.services.contacts import lift_restriction, record_contact, restrict_contact
 from fairdue.services.daily_run import run_days
 from fairdue.services.dispatch import Dispatcher
+from fairdue.services.field_agents import add_agent, agent
 from fairdue.services.importer import import_portfolio
-from fairdue.services.plans import propose_plan
+from fairdue.services.plans import approve_plan, propose_plan
 from fairdue.services.promises import make_promise
 from fairdue.services.receipts import apply_receipt
+from fairdue.services.visit_records import check_in, check_out, submit_record
+from fairdue.services.visits import (
+    approve_visit,
+    cancel_visit,
+    confirm_slot,
+    offer_slots,
+    offered_slots,
+    place_point,
+    reject_visit,
+)
 
 Progress = Callable[[str, int, int], None]
 
@@ -81,6 +115,14 @@ MESSAGE_CHANNELS = ("sms", "email", "push")
 #: each of those the simulation opens.
 RESOLVE_AFTER_DAYS = {"complaint": 10, "dispute": 14, "hardship": 21}
 HOLDS = ("cease", "dispute", "complaint", "hardship", "grace", "do_not_contact")
+#: Cities of at least this population (in 10,000s, as `portfolio.cities` counts: ten
+#: million people) have a field team; a visit elsewhere has no crew and is rejected.
+LARGE_CITY_POPULATION = 1000
+#: Agents in each large city's crew (`cn` wants two collectors at a visit, CN-06).
+CREW_SIZE = 2
+#: Minutes from the appointment's start to the check-in, and spent at the door.
+ARRIVE_AFTER_MINUTES = 5
+VISIT_MINUTES = 40
 
 
 @dataclass(frozen=True)
@@ -98,12 +140,15 @@ class SimulationConfig:
     #: failures, as many SMS gateways do by default; failures are what the policy reads (S6),
     #: and leaving out the confirmations saves one transaction per message in a large demo.
     delivery_receipts: bool = True
+    #: Proposed visits the supervisor approves a day at most (the field teams' capacity to
+    #: take on new work); the rest wait, most urgent first.
+    visits_per_day: int = 8
 
     def __post_init__(self) -> None:
         if not 1 <= self.days <= 366:
             raise InvalidInput(f"days must be 1 to 366, not {self.days}")
-        if self.agents < 0 or self.calls_per_agent < 0:
-            raise InvalidInput("agents and calls per agent must be zero or more")
+        if self.agents < 0 or self.calls_per_agent < 0 or self.visits_per_day < 0:
+            raise InvalidInput("agents, calls per agent and visits per day must be zero or more")
 
     @property
     def start(self) -> date:
@@ -133,6 +178,17 @@ class SimulationSummary:
     cases_cured: int = 0
     open_by_bucket: list[tuple[str, int, str]] = field(default_factory=list)
     contacts_by_status: list[tuple[str, str, int]] = field(default_factory=list)
+    #: Field visits: candidates the daily runs made of the policy's proposals, the
+    #: supervisor's decisions, times offered (re-offers included), visits booked by the
+    #: borrower, made (recorded), cancelled (by anyone), and the records' solutions.
+    visits_proposed: int = 0
+    visits_approved: int = 0
+    visits_rejected: int = 0
+    visit_offers: int = 0
+    visits_booked: int = 0
+    visits_made: int = 0
+    visits_cancelled: int = 0
+    visit_outcomes: dict[str, int] = field(default_factory=dict)
 
 
 def split_payments(portfolio: Path, start: date, days_dir: Path) -> dict[date, Path]:
@@ -186,6 +242,8 @@ class Simulation:
         self.clock = FixedClock(self._at(config.start, time(0, 30)))
         self.summary = SimulationSummary(start=config.start, end=config.end, loans=config.loans)
         self._paid = 0
+        self._offers: dict[str, int] = defaultdict(int)   # visit -> times offered so far
+        self._crew_cities: set[str] = set()
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -217,8 +275,24 @@ class Simulation:
         imported = import_portfolio(app, portfolio, progress=self.progress)
         self.summary.rejected_rows += len(imported.errors)
         app.clock = self.clock
+        self._register_crews()
         run_days(app, through=config.start)
         return per_day
+
+    def _register_crews(self) -> None:
+        """Two field agents (`CREW_SIZE`) for each large city, living at its centre, one team
+        a city: the simulation's own staff (badges SIM-0001...; the demo's are FA-...)."""
+        number = 0
+        for city in CITIES:
+            if city.population < LARGE_CITY_POPULATION:
+                continue
+            home = Point(city.lat_micro / 1e6, city.lon_micro / 1e6)
+            for _ in range(CREW_SIZE):
+                number += 1
+                add_agent(self.app, FieldAgent(f"SIM-{number:04d}", f"模拟外访员{number}",
+                                               f"sim-{city.name}", (city.name,), home),
+                          actor="simulation")
+            self._crew_cities.add(city.name)
 
     # --- the run ------------------------------------------------------------------------
 
@@ -246,10 +320,13 @@ class Simulation:
         rng = random.Random(f"{self.config.seed}:{day.isoformat()}")
         self.clock.moment = self._at(day, time(0, 30))
         run_days(self.app, through=day)
+        self.clock.moment = self._at(day, time(9, 0))
+        self._supervise_visits(day)
         self.clock.moment = self._at(day, time(9, 30))
         sent = dispatcher.run_once()
         self.summary.messages_sent += sent.sent
         self._messages_read(day, rng)
+        self._make_visits(day, rng)
         self._work_call_queue(day, rng)
         self.clock.moment = self._at(day, time(23, 59, 59))
         self._post_payments(day, self._borrowers_payments(day), history)
@@ -273,6 +350,7 @@ class Simulation:
                 .order_by(contacts.c.contact_id)
             ).all()
         reacted: set[str] = set()
+        offers: list[str] = []
         for _contact, borrower_id, channel, template, provider_id, sent_at, tz in rows:
             segment = self.segment_of(borrower_id)
             if segment is Segment.UNREACHABLE:
@@ -284,6 +362,9 @@ class Simulation:
             if self.config.delivery_receipts:
                 apply_receipt(self.app, Receipt(provider_id, "delivered"), channel=channel)
                 self.summary.receipts += 1
+            if template == "visit_slots":
+                offers.append(borrower_id)  # answered below, after the day's receipts
+                continue
             if borrower_id in reacted:
                 continue  # one reaction a day, to the first message read
             sent_moment = sent_at.replace(tzinfo=UTC) if sent_at.tzinfo is None else sent_at
@@ -297,11 +378,181 @@ class Simulation:
             elif reaction.pay_share > 0:
                 reacted.add(borrower_id)
                 self.agenda[day].append(_Payment(borrower_id, share=reaction.pay_share))
+        self._answer_offers(day, rng, offers)
 
     def _complain(self, borrower_id: str, at: datetime, what: str) -> None:
         restrict_contact(self.app, borrower_id=borrower_id, kind="complaint", at=at,
                          note=f"simulated borrower complained {what}", actor="simulation")
         self.summary.complaints += 1
+
+    # --- field visits -------------------------------------------------------------------
+
+    def _supervise_visits(self, day: date) -> None:
+        """09:00: the supervisor offers new times for offers that passed unanswered (or
+        cancels after `VISIT_OFFERS`), then decides the proposals, most urgent first, by
+        `decide_visit`, and offers the approved ones the configured times at once."""
+        app, now = self.app, self.clock.now()
+        with app.engine.connect() as conn:
+            offered = conn.execute(select(visits.c.visit_id).where(
+                visits.c.status == "slots_offered").order_by(visits.c.visit_id)).scalars().all()
+            expired = [v for v in offered
+                       if all(start <= now for _, start, _ in offered_slots(conn, v))]
+            proposed = conn.execute(
+                select(visits.c.visit_id, visits.c.case_id, visits.c.borrower_id,
+                       visits.c.grounds, visits.c.reason, cases.c.status,
+                       cases.c.amount_due_minor, borrowers.c.city)
+                .join(cases, cases.c.case_id == visits.c.case_id)
+                .join(borrowers, borrowers.c.borrower_id == visits.c.borrower_id)
+                .where(visits.c.status == "proposed")
+                .order_by(visits.c.priority.desc(), visits.c.proposed_on, visits.c.visit_id)
+            ).all()
+            ids = sorted({r.borrower_id for r in proposed})
+            held: dict[str, str] = {}
+            planned: set[str] = set()
+            if ids:
+                for borrower_id, kind in conn.execute(
+                    select(contact_restrictions.c.borrower_id, contact_restrictions.c.kind)
+                    .where(contact_restrictions.c.borrower_id.in_(ids),
+                           contact_restrictions.c.lifted_at.is_(None),
+                           contact_restrictions.c.kind.in_(HOLDS),
+                           contact_restrictions.c.channel.is_(None))
+                    .order_by(contact_restrictions.c.borrower_id, contact_restrictions.c.kind)
+                ):
+                    held.setdefault(borrower_id, kind)
+                planned = set(conn.execute(select(plans.c.case_id).where(
+                    plans.c.status == "active",
+                    plans.c.case_id.in_({r.case_id for r in proposed}))).scalars())
+        for visit_id in expired:
+            if self._offers[visit_id] >= VISIT_OFFERS:
+                cancel_visit(app, visit_id, actor="supervisor",
+                             reason=f"the borrower answered none of {VISIT_OFFERS} offers of times")
+            else:
+                self._offer(visit_id)
+        threshold = app.strategy.policy.thresholds.get("visit_amount_minor")
+        left = self.config.visits_per_day
+        for row in proposed:
+            decision = decide_visit(
+                grounds=row.grounds, reason=row.reason, case_open=row.status == "open",
+                hold=held.get(row.borrower_id), plan_active=row.case_id in planned,
+                amount_due_minor=int(row.amount_due_minor or 0),
+                large_amount_minor=None if threshold is None else int(threshold),
+                crew_in_city=row.city in self._crew_cities, approvals_left=left)
+            if decision.approve is None:
+                continue
+            if not decision.approve:
+                reject_visit(app, row.visit_id, actor="supervisor", note=decision.note)
+                self.summary.visits_rejected += 1
+                continue
+            approve_visit(app, row.visit_id, actor="supervisor", note=decision.note)
+            self.summary.visits_approved += 1
+            left -= 1
+            self._offer(row.visit_id)
+
+    def _offer(self, visit_id: str) -> None:
+        """Offer the next day's configured times (`FAIRDUE_VISIT_SLOT_TIMES`) by SMS."""
+        try:
+            offer_slots(self.app, visit_id, actor="supervisor")
+        except FairdueError:
+            cancel_visit(self.app, visit_id, actor="supervisor",
+                         reason="no lawful appointment time to offer")
+            return
+        self._offers[visit_id] += 1
+        self.summary.visit_offers += 1
+
+    def _answer_offers(self, day: date, rng: random.Random, readers: list[str]) -> None:
+        """09:45: borrowers who got today's SMS with visit times answer it on the portal
+        (`answer_visit_offer`), picking a time still ahead; one no crew can take is passed
+        over for the next offered time."""
+        self.clock.moment = self._at(day, time(9, 45))
+        now = self.clock.now()
+        for borrower_id in dict.fromkeys(readers):
+            with self.app.engine.connect() as conn:
+                visit_id = conn.execute(select(visits.c.visit_id).where(
+                    visits.c.borrower_id == borrower_id, visits.c.status == "slots_offered")
+                ).scalar()
+                if visit_id is None:
+                    continue
+                ahead = [n for n, start, _ in offered_slots(conn, visit_id) if start > now]
+            pick = answer_visit_offer(rng, self.segment_of(borrower_id), len(ahead))
+            if pick is None:
+                continue
+            for slot_no in ahead[pick - 1:] + ahead[:pick - 1]:
+                try:
+                    confirm_slot(self.app, visit_id, slot_no)
+                except FairdueError:
+                    continue  # e.g. no crew free then: the borrower takes another time
+                self.summary.visits_booked += 1
+                break
+
+    def _make_visits(self, day: date, rng: random.Random) -> None:
+        """The day's booked visits, in time order: the crew checks in at the place, the
+        visit ends as `visit_outcome` draws, the crew checks out and submits the record;
+        a promise is taken, or a plan proposed and approved, through their services."""
+        begin = self._at(day, time(0)).astimezone(UTC)
+        end = self._at(day + timedelta(days=1), time(0)).astimezone(UTC)
+        with self.app.engine.connect() as conn:
+            rows = conn.execute(select(visits).where(
+                visits.c.status == "booked", visits.c.slot_start >= begin,
+                visits.c.slot_start < end).order_by(visits.c.slot_start, visits.c.visit_id)
+            ).mappings().all()
+            owed = self._amount_due(conn, sorted({r["borrower_id"] for r in rows}))
+        for row in rows:
+            self._make_visit(day, rng, row, owed.get(row["borrower_id"], 0))
+
+    def _make_visit(self, day: date, rng: random.Random, row: Any, owed: int) -> None:
+        visit_id, borrower_id = row["visit_id"], row["borrower_id"]
+        crew = [b for b in (row["collectors"] or "").split("|") if b]
+        starts = row["slot_start"]
+        starts = starts.replace(tzinfo=UTC) if starts.tzinfo is None else starts
+        place = place_point(self.app, row)
+        if place is None:  # no coordinates on file: the crew reports from its own base
+            with self.app.engine.connect() as conn:
+                place = agent(conn, crew[0]).home
+        arrived = starts + timedelta(minutes=ARRIVE_AFTER_MINUTES)
+        left = arrived + timedelta(minutes=VISIT_MINUTES)
+        self.clock.moment = arrived
+        check_in(self.app, visit_id, collectors=crew, at=arrived, lat=place.lat, lon=place.lon,
+                 actor=crew[0])
+        segment = self.segment_of(borrower_id)
+        outcome = visit_outcome(rng, segment)
+        self.clock.moment = left
+        check_out(self.app, visit_id, at=left, lat=place.lat, lon=place.lon, actor=crew[0])
+        solution = Solution(outcome.solution)
+        follow_up = day + timedelta(days=outcome.promise_days or 7)
+        plan_text = {
+            Solution.PROMISE: "check the promised payment on its date",
+            Solution.PLAN: "check the plan's first instalment is paid",
+            Solution.REFUSAL: "call again in a week to talk about options",
+            Solution.NOT_AT_HOME: "offer new times by SMS",
+        }[solution]
+        submit_record(self.app, visit_id, RecordContent(
+            Reaction(outcome.reaction),
+            "" if solution is Solution.NOT_AT_HOME else ARREARS_REASON[segment],
+            solution, follow_up, plan_text), actor=crew[0], at=left)
+        self.summary.visits_made += 1
+        if solution is Solution.PROMISE and owed > 0:
+            amount = max(1, int(owed * outcome.promise_share))
+            try:
+                make_promise(self.app, borrower_id=borrower_id,
+                             amount=format_minor(amount, self.app.settings.currency),
+                             due_on=follow_up, actor=crew[0], made_at=left)
+            except FairdueError:
+                return
+            self.summary.promises += 1
+            if outcome.keeps_promise:
+                pay_on = day + timedelta(days=int(outcome.promise_days
+                                                  * self._fraction(borrower_id, day)))
+                self.agenda[pay_on].append(_Payment(borrower_id, amount_minor=amount))
+        elif solution is Solution.PLAN:
+            try:
+                plan = propose_plan(self.app, borrower_id=borrower_id, installments=3,
+                                    first_on=follow_up, actor=crew[0], at=left)
+                approve_plan(self.app, plan_id=plan.plan_id, actor="supervisor",
+                             role="supervisor", reason="agreed with the borrower at a field visit",
+                             at=left)
+            except FairdueError:
+                return
+            self.summary.plans += 1
 
     # --- agents working the call queue --------------------------------------------------
 
@@ -503,6 +754,16 @@ class Simulation:
             ]
             summary.cases_opened = int(conn.execute(
                 select(func.count()).select_from(cases)).scalar_one())
+            summary.visits_proposed = int(conn.execute(
+                select(func.count()).select_from(visits)).scalar_one())
+            summary.visits_cancelled = int(conn.execute(
+                select(func.count()).select_from(visits).where(visits.c.status == "cancelled")
+            ).scalar_one())
+            summary.visit_outcomes = {
+                str(solution): int(n) for solution, n in conn.execute(
+                    select(visit_records.c.solution, func.count())
+                    .where(visit_records.c.submitted_at.is_not(None))
+                    .group_by(visit_records.c.solution).order_by(visit_records.c.solution))}
             summary.cases_cured = int(conn.execute(
                 select(func.count()).select_from(cases).where(cases.c.status == "cured")
             ).scalar_one())

@@ -18,7 +18,9 @@ Segments (shares of the borrowers who fall behind, typical of consumer micro-len
 Reactions depend on the channel (an SMS is read more than an email), the borrower's local
 time of day (a message at 07:00 or 21:00 is read less and resented more), and the tone of
 the message (the first notice is gentle; later reminders are firmer and draw more
-complaints from complainers). Segments do not depend on any protected attribute: the
+complaints from complainers). Field visits have their own tables below: who answers the
+SMS offering visit times, who is at home, what a visit ends in, and the supervisor's rule
+for deciding proposals (`decide_visit`). Segments do not depend on any protected attribute: the
 fairness report of a simulated book should find no disparity that the policy did not make.
 """
 
@@ -191,3 +193,123 @@ def answer_call(rng: random.Random, segment: Segment, *, local_hour: int) -> Cal
         return CallOutcome("conversation", complain=True)
     return CallOutcome(result)  # refused, dispute
 
+
+
+# ----- field visits (S5-S14) ---------------------------------------------------------------
+#
+# A visit the policy proposed goes to a simulated supervisor the next morning; one approved
+# is offered the next day's configured times by SMS; the borrower who reads the SMS answers
+# it (or not); on the booked day the crew goes and records what happened.
+
+#: Chance a borrower who reads the SMS offering visit times picks one on the portal, by
+#: segment. The unreachable never read it (the SMS fails); the strategic and complainers
+#: mostly ignore it; those who forgot or are short of money mostly answer.
+CONFIRM_VISIT: dict[Segment, float] = {
+    Segment.FORGETFUL: 0.80, Segment.SHORT: 0.70, Segment.STRATEGIC: 0.35,
+    Segment.UNREACHABLE: 0.0, Segment.DISPUTER: 0.40, Segment.COMPLAINER: 0.30,
+}
+#: Offers of times a visit gets: an offer whose times have all passed unanswered (the SMS
+#: unread, unanswered, or blocked by the guard) is offered again the next morning, until
+#: this many offers went unanswered; then the supervisor cancels the visit.
+VISIT_OFFERS = 2
+#: Chance the borrower is at home at the agreed time, by segment (they chose the time).
+AT_HOME: dict[Segment, float] = {
+    Segment.FORGETFUL: 0.90, Segment.SHORT: 0.85, Segment.STRATEGIC: 0.60,
+    Segment.UNREACHABLE: 0.50, Segment.DISPUTER: 0.75, Segment.COMPLAINER: 0.70,
+}
+#: What a visit with the borrower at home ends in, by segment (shares sum to 1): a promise
+#: to pay, a repayment plan agreed on the spot, or a refusal.
+VISIT_SOLUTION: dict[Segment, tuple[tuple[str, float], ...]] = {
+    Segment.FORGETFUL: (("promise", 0.85), ("plan", 0.10), ("refusal", 0.05)),
+    Segment.SHORT: (("plan", 0.55), ("promise", 0.35), ("refusal", 0.10)),
+    Segment.STRATEGIC: (("refusal", 0.55), ("promise", 0.40), ("plan", 0.05)),
+    Segment.UNREACHABLE: (("promise", 0.50), ("plan", 0.30), ("refusal", 0.20)),
+    Segment.DISPUTER: (("refusal", 0.70), ("promise", 0.20), ("plan", 0.10)),
+    Segment.COMPLAINER: (("refusal", 0.50), ("promise", 0.35), ("plan", 0.15)),
+}
+#: Chance a promise made face to face is kept, by segment: a little better than on the phone.
+KEEP_VISIT_PROMISE: dict[Segment, float] = {
+    segment: min(1.0, kept + 0.10) for segment, kept in KEEP_PROMISE.items()}
+#: What the borrower says the arrears come from, by segment (written in the record, S10).
+ARREARS_REASON: dict[Segment, str] = {
+    Segment.FORGETFUL: "forgot the due date",
+    Segment.SHORT: "income fell short of expenses this quarter",
+    Segment.STRATEGIC: "says other bills come first",
+    Segment.UNREACHABLE: "changed phone number and moved; lost track of the loan",
+    Segment.DISPUTER: "believes the amount is wrong",
+    Segment.COMPLAINER: "unhappy with how often reminders arrived",
+}
+
+
+def answer_visit_offer(rng: random.Random, segment: Segment, slots: int) -> int | None:
+    """A borrower reads the SMS offering `slots` visit times: the number (1-based) of the
+    time they pick on the portal, or None when they do not answer."""
+    if slots < 1 or rng.random() >= CONFIRM_VISIT[segment]:
+        return None
+    return rng.randint(1, slots)
+
+
+@dataclass(frozen=True, slots=True)
+class VisitOutcome:
+    """What happened at the door: the record's reaction and solution (`domain.visits`
+    values), and for a promise its share of what is due, days to its date and whether it
+    will be kept."""
+
+    reaction: str
+    solution: str
+    promise_share: float = 0.0
+    promise_days: int = 0
+    keeps_promise: bool = False
+
+
+#: The reaction written for each solution: cooperative when something was agreed,
+#: upset at a refusal, absent when nobody opened.
+_REACTION = {"promise": "cooperative", "plan": "cooperative", "refusal": "upset",
+             "not_at_home": "absent"}
+
+
+def visit_outcome(rng: random.Random, segment: Segment) -> VisitOutcome:
+    """The crew rings the bell at the agreed time: who is there, and what is agreed."""
+    if rng.random() >= AT_HOME[segment]:
+        return VisitOutcome(_REACTION["not_at_home"], "not_at_home")
+    solution = _choose(rng, VISIT_SOLUTION[segment])
+    if solution == "promise":
+        share = 1.0 if segment is not Segment.SHORT else round(rng.uniform(0.4, 0.8), 2)
+        return VisitOutcome(_REACTION[solution], solution, promise_share=share,
+                            promise_days=rng.randint(1, 7),
+                            keeps_promise=rng.random() < KEEP_VISIT_PROMISE[segment])
+    if solution == "refusal" and segment is Segment.STRATEGIC and rng.random() < 0.3:
+        return VisitOutcome("hostile", solution)
+    return VisitOutcome(_REACTION[solution], solution)
+
+
+@dataclass(frozen=True, slots=True)
+class VisitDecision:
+    """A supervisor's decision on a proposed visit: approve (True), reject (False) or leave
+    it for a later day (None, today's capacity is used up), with the note written."""
+
+    approve: bool | None
+    note: str
+
+
+def decide_visit(*, grounds: str, reason: str, case_open: bool, hold: str | None,
+                 plan_active: bool, amount_due_minor: int, large_amount_minor: int | None,
+                 crew_in_city: bool, approvals_left: int) -> VisitDecision:
+    """The simulated supervisor's rule, in order: reject when the grounds no longer hold
+    (the case closed, a hold such as a dispute or complaint is in force, a repayment plan is
+    active, or an S5 visit's amount fell under the policy's threshold) or when no field crew
+    covers the borrower's city; otherwise approve while today's capacity lasts, and leave
+    the rest proposed for the next day (most urgent first: the caller's order)."""
+    if not case_open:
+        return VisitDecision(False, "the case is no longer open")
+    if hold is not None:
+        return VisitDecision(False, f"a {hold} hold is in force: no visit while it lasts")
+    if plan_active:
+        return VisitDecision(False, "a repayment plan is active (S13)")
+    if grounds == "S5" and large_amount_minor is not None and amount_due_minor < large_amount_minor:
+        return VisitDecision(False, "S5 no longer holds: the amount due is under the threshold")
+    if not crew_in_city:
+        return VisitDecision(False, "no field crew covers the borrower's city")
+    if approvals_left <= 0:
+        return VisitDecision(None, "today's visit capacity is used up")
+    return VisitDecision(True, f"grounds checked and hold: {reason}")
