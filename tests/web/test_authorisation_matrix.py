@@ -16,7 +16,8 @@ from web_helpers import borrower_browser, staff_browser
 from webapp import API_TOKEN, USERS, Web
 
 PATH_VALUES = {"borrower_id": "B1", "complaint_id": "CP-none", "channel": "sms", "what": "cases",
-               "kind": "plan", "item_id": "PL-none", "visit_id": "V-none"}
+               "kind": "plan", "item_id": "PL-none", "visit_id": "V-none",
+               "figure": "cure_rate"}
 
 COLUMNS = ("anonymous", "agent", "field_agent", "supervisor", "compliance", "admin", "borrower",
            "integration")
@@ -60,6 +61,8 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("POST", "/api/v1/visits/{visit_id}/amend", {}, "401 403 422 403 403 403 401 403"),
     ("POST", "/api/v1/visits/{visit_id}/evidence", {}, "401 403 422 403 403 403 401 403"),
     ("POST", "/api/v1/visits/{visit_id}/slots", {}, "401 403 403 404 403 403 401 403"),
+    # management's reports: aggregates, read by supervisors, compliance and admin
+    ("GET", "/api/v1/reports", None, "401 403 403 200 200 200 401 403"),
     # pages: 303 to the sign-in page for a visitor who is not signed in (the integration
     # token opens no page), 403 for a role without the page's permission
     ("GET", "/", None, "200 200 200 200 200 200 200 200"),
@@ -95,6 +98,8 @@ MATRIX: list[tuple[str, str, Any, str]] = [
      "303 403 403 403 422 403 403 303"),
     ("GET", "/compliance/audit", None, "303 403 403 403 200 200 403 303"),
     ("GET", "/compliance/policies", None, "303 403 403 200 200 200 403 303"),
+    ("GET", "/reports", None, "303 403 403 200 200 200 403 303"),
+    ("GET", "/reports/{figure}.csv", None, "303 403 403 200 200 200 403 303"),
     ("GET", "/portal/login", None, "200 200 200 200 200 200 200 200"),
     ("GET", "/portal", None, "303 403 403 403 403 403 200 303"),
     ("GET", "/portal/preferences", None, "303 403 403 403 403 403 200 303"),

@@ -9,12 +9,14 @@ the two always show the same figures.
 from __future__ import annotations
 
 import csv
+import io
 from datetime import date
 from decimal import Decimal
 from html import escape
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from fairdue.services.reports.model import Cell, Figure, Report
 
@@ -36,11 +38,19 @@ def cell_text(value: Cell) -> str:
     return str(value)
 
 
+def csv_text(figure: Figure) -> str:
+    """The figure's CSV file as text: the file `write_csv` writes, and what the web
+    application serves for download, so both are the same bytes."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(figure.columns)
+    writer.writerows([cell_text(c) for c in row] for row in figure.rows)
+    return buffer.getvalue()
+
+
 def write_csv(figure: Figure, path: Path) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(figure.columns)
-        writer.writerows([cell_text(c) for c in row] for row in figure.rows)
+        handle.write(csv_text(figure))
 
 
 def _number(value: Cell) -> float | None:
@@ -165,6 +175,28 @@ def chart_svg(figure: Figure) -> str | None:
     return drawer(figure)
 
 
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("fairdue.adapters", "report_templates"),
+                      autoescape=select_autoescape(["html", "j2"]))
+    env.filters["cell"] = cell_text
+    return env
+
+
+_ENV = _environment()
+
+
+def figure_html(figure: Figure, *, csv_href: str, no_data: str = "No data in this window."
+                ) -> Markup:
+    """One figure's section as the report page shows it (title, explanation, chart, table,
+    CSV link), from the same template the report uses, for the web application's pages.
+    The chart is drawn inline: a page served over HTTP has no chart files beside it, and
+    the pages' content security policy allows no other source."""
+    chart = chart_svg(figure)
+    return Markup(_ENV.get_template("figure.html.j2").render(
+        figure=figure, chart_src=None, chart_svg=Markup(chart) if chart else None,
+        csv_href=csv_href, no_data=no_data))
+
+
 def write_report(report: Report, out_dir: Path) -> Path:
     """Write index.html, csv/NAME.csv and charts/NAME.svg into `out_dir`; the page's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -177,10 +209,7 @@ def write_report(report: Report, out_dir: Path) -> Path:
         if svg is not None:
             (out_dir / "charts" / f"{figure.name}.svg").write_text(svg, encoding="utf-8")
             charts[figure.name] = f"charts/{figure.name}.svg"
-    env = Environment(loader=PackageLoader("fairdue.adapters", "report_templates"),
-                      autoescape=select_autoescape(["html", "j2"]))
-    env.filters["cell"] = cell_text
-    page = env.get_template("report.html.j2").render(
+    page = _ENV.get_template("report.html.j2").render(
         report=report, charts=charts,
         flagged=[text for f in report.figures() for text in f.flagged],
     )

@@ -14,6 +14,7 @@ from fairdue.api import (
     pages,
     problems,
     receipts,
+    reports,
     verify,
     visits,
 )
@@ -41,5 +42,6 @@ def create_app(app: App) -> FastAPI:
     api.include_router(verify.router, prefix=API_PREFIX)
     api.include_router(approvals.router, prefix=API_PREFIX)
     api.include_router(visits.router, prefix=API_PREFIX)
+    api.include_router(reports.router, prefix=API_PREFIX)
     pages.install(api)
     return api

@@ -43,6 +43,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.read": frozenset({"compliance", "admin"}),
     "policy.read": frozenset({"supervisor", "compliance", "admin"}),
     "export.read": frozenset({"supervisor", "compliance"}),
+    # Management's figures (`fairdue report` in the web application): aggregates only, no
+    # borrower's data, so admin reads them too; agents are judged by them, not given them.
+    "report.read": frozenset({"supervisor", "compliance", "admin"}),
     # The outbox and call queue, and outcomes recorded by dialers or agents.
     "contacts.read": frozenset({"supervisor", "compliance", "integration"}),
     "outcome.record": frozenset({"agent", "supervisor", "integration"}),

@@ -122,7 +122,7 @@ def check_pre_session_csrf(request: Request, sent: str | None) -> None:
 
 def install(api: FastAPI) -> None:
     """Mount the pages, their static files and their error pages on `api`."""
-    from fairdue.api.pages import field, portal, portal_visit, staff
+    from fairdue.api.pages import field, portal, portal_visit, reports, staff
 
     async def on_login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)
@@ -140,3 +140,4 @@ def install(api: FastAPI) -> None:
     api.include_router(portal.router)
     api.include_router(portal_visit.router)
     api.include_router(field.router)
+    api.include_router(reports.router)

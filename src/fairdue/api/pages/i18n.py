@@ -228,6 +228,35 @@ _WORDS: dict[str, tuple[str, str]] = {
     "slots_offered_done": ("已通过短信向借款人提供预约时间。",
                            "appointment times offered to the borrower by SMS."),
     "slots_offered": ("已通过短信提供 {n} 个时间。", "{n} times offered by SMS."),
+    # reports (api/pages/reports.py) and the fairness section of the compliance page
+    "reports": ("管理报表", "Reports"),
+    "show": ("显示", "Show"),
+    "report_window": ("业务日期 {start} 至 {end}（{days} 天）；金额单位 {currency}。每张表都可下载为 CSV。",
+                      "Business dates {start} to {end} ({days} days); amounts in {currency}. "
+                      "Every table can be downloaded as CSV."),
+    "no_data": ("该期间没有数据。", "No data in this window."),
+    "fairness_flagged": ("超过阈值的公平性差异", "Fairness disparities above the threshold"),
+    "fairness_none_flagged": ("没有超过阈值的公平性差异。",
+                              "No fairness disparity above the configured threshold."),
+    "fairness": ("公平性监测（S18）", "Fairness monitoring (S18)"),
+    "fairness_intro": ("业务日期 {start} 至 {end}：各受保护群体在相同风险（账龄与金额区间）下的"
+                       "处置强度与结果，与其他群体比较。标记是复核策略输入的提示，并非歧视的认定。",
+                       "Business dates {start} to {end}: each protected group's treatment and "
+                       "outcomes against the other groups' at the same risk (bucket and amount "
+                       "band). A flag is a prompt to review the policy's inputs, not a finding "
+                       "of discrimination."),
+    "fairness_details": ("完整图表见管理报表", "Charts and every figure: the reports page"),
+    "attribute": ("属性", "Attribute"),
+    "group": ("群体", "Group"),
+    "measure": ("指标", "Measure"),
+    "cases": ("案件数", "Cases"),
+    "group_value": ("该群体", "Group"),
+    "at_equal_risk": ("同等风险下预期", "At equal risk"),
+    "p_value": ("p 值", "p-value"),
+    "verdict": ("结论", "Verdict"),
+    "flagged": ("已标记", "Flagged"),
+    "no_report_yet": ("尚无可报告的数据：还没有完成的日批处理。",
+                      "Nothing to report yet: no daily run has completed."),
 }
 
 

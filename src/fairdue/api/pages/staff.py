@@ -28,11 +28,13 @@ from fairdue.api.pages import (
 from fairdue.api.pages.i18n import t
 from fairdue.api.permissions import Principal
 from fairdue.api.problems import Problem
+from fairdue.api.reports import report_window
 from fairdue.bootstrap import App
 from fairdue.domain.ledger import business_date
-from fairdue.errors import FairdueError, NotFound
+from fairdue.errors import FairdueError, InvalidInput, NotFound
 from fairdue.services.borrowers import show_borrower
 from fairdue.services.complaints import answer_complaint, find_complaints
+from fairdue.services.reports import fairness_findings
 from fairdue.services.sessions import end_session, open_session
 from fairdue.services.staff import SignInRefused, authenticate, staff_usernames
 from fairdue.services.timeline import case_timeline
@@ -227,10 +229,27 @@ def supervise_assign(request: Request,
 def compliance_home(request: Request,
                     principal: Annotated[Principal, Depends(page_guard("compliance.read"))]
                     ) -> Response:
-    with app_of(request).engine.connect() as conn:
+    application = app_of(request)
+    with application.engine.connect() as conn:
         by_rule = refusals_by_rule(conn)
         latest = recent_refusals(conn)
-    return render(request, "compliance.html", principal, by_rule=by_rule, latest=latest)
+    return render(request, "compliance.html", principal, by_rule=by_rule, latest=latest,
+                  fairness=fairness_section(application))
+
+
+def fairness_section(application: App) -> dict[str, Any] | None:
+    """The S18 findings of the reports page's default window, flagged ones first, for the
+    compliance page: the officer sees a disparity where they work, without opening the
+    report. None before any daily run has completed (nothing to judge yet)."""
+    try:
+        start, end = report_window(application, None, None)
+    except InvalidInput:
+        return None
+    with application.engine.connect() as conn:
+        findings = fairness_findings(conn, application.settings, start=start, end=end)
+    findings.sort(key=lambda f: not f.verdict.flagged)  # stable: the report's order otherwise
+    return {"start": start, "end": end, "findings": findings,
+            "flagged": [f for f in findings if f.verdict.flagged]}
 
 
 @router.get("/compliance/complaints")
