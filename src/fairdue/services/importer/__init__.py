@@ -9,6 +9,8 @@ importing the same files twice changes nothing. The modules, by job:
 - `columns`: column-wise checks and conversions with pyarrow.compute;
 - `borrowers`: borrowers, their sealed personal data and fairness attributes;
 - `grouping`, `schedules`, `loans`: loans with their schedules and payments, per batch;
+- `lane`, `prepare`: a batch's plain loans checked, settled and made into rows with array
+  operations (optionally ahead, in a worker process); every other loan goes row by row;
 - `settle`: a loan's state after its payments (the ledger's rules, with a proven shortcut);
 - `payments`: payment rows checked one by one, and payments for loans already in the books;
 - `writer`: the connection settings of a bulk load.

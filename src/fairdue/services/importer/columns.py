@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -115,3 +116,15 @@ def utc_text(utc: pa.Array, *, sep: str, suffix: str) -> pa.Array:
     if sep != " ":
         text = pc.replace_substring(text, " ", sep, max_replacements=1)
     return pc.binary_join_element_wise(text, suffix, "")
+
+
+def bools(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean mask as numpy, null counting as False."""
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def ints(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Integers (or dates as days) as int64 numpy, null as 0: callers read only ok rows."""
+    if pa.types.is_date32(values.type):
+        values = values.cast(pa.int32())
+    return np.asarray(pc.fill_null(values, 0).to_numpy(zero_copy_only=False), dtype=np.int64)

@@ -3,26 +3,31 @@
 A loan, its installments and its payments go into the books in one transaction with the
 other loans of their batch, or not at all: a crash leaves no half-imported loan. Each file is
 checked column-wise (`columns`, strict patterns), and each loan whose rows all pass takes
-the quick way; a loan with any other row goes through the per-row validators, which accept
-it or report each bad row with its line. The loan's state after its payments comes from
-`settle` (the ledger's rules, with a proven shortcut for loans paid on time).
+the quick lane (`lane`, `prepare`: settled and made into rows with array operations, once
+the database confirms the loan is new); a loan with any other row, or that the lane cannot
+settle, goes through the per-row validators, which accept it or report each bad row with its
+line, and its state after its payments comes from `settle` (the ledger's rules, with a proven
+shortcut for loans paid on time).
 """
 
 from __future__ import annotations
 
+from contextlib import closing
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import select
 
-from fairdue.adapters.db.bulk import bulk_insert
+from fairdue.adapters.db.bulk import bulk_insert, select_in
 from fairdue.adapters.db.tables import borrowers, installments, loans, payments
 from fairdue.bootstrap import App
 from fairdue.domain.money import MINOR_UNITS
 from fairdue.services import validation as v
+from fairdue.services.importer import columns as col
 from fairdue.services.importer.grouping import KEY, group, sorted_loans
 from fairdue.services.importer.payments import (
     PAYMENT_COLUMNS,
@@ -31,27 +36,36 @@ from fairdue.services.importer.payments import (
     payments_for_existing_loans,
     stored_payments,
 )
+from fairdue.services.importer.prepare import (
+    LOAN_COLUMNS,
+    Prefetch,
+    Prepared,
+    Source,
+    can_fork,
+    prepare,
+)
 from fairdue.services.importer.report import BadRow, ImportReport, Progress, file_digest, row_hash
 from fairdue.services.importer.schedules import (
     INSTALLMENT_COLUMNS,
     ScheduleRejected,
     checked_loan,
     checked_schedule,
-    fast_loans,
-    fast_payments,
-    fast_schedule,
+    loan_columns,
+    payment_columns,
     quick_schedule,
+    schedule_columns,
 )
 from fairdue.services.importer.settle import settle
 from fairdue.services.importer.writer import bulk_load, bulk_load_done
 from fairdue.services.sharding import shard_of
 from fairdue.services.tabular import LINE, read_source
 
-LOAN_COLUMNS = (
-    "loan_id", "borrower_id", "product", "currency", "principal", "annual_rate",
-    "disbursed_on", "penalty_daily_rate",
-)
 BATCH = 10_000
+# Prepare batches in a forked worker on the second core (`prepare.Prefetch`). Off: measured on
+# the shared 2-core machine (docs/benchmarks.md), the worker cost 40% more CPU in all (result
+# pickling, copy-on-write faults) and took only about a fifth of the work off the writer, so
+# the import was slower whenever the second core was busy. Tests run both ways.
+PARALLEL = False
 LOAN_OUT = ("loan_id", "borrower_id", "shard", "product", "currency", "principal_minor",
             "annual_rate", "disbursed_on", "penalty_daily_rate", "row_hash", "allocation_order",
             "next_unpaid_due_on", "accrued_through", "credit_minor", "outstanding_minor")
@@ -118,27 +132,22 @@ class _Loans:
         # Payments only by loan here; within a loan they are ordered by time in `_batch`.
         pays = group(_payments_table(pay_path, self.report), "loan_id", loan_keys) if pay_path else None
         pa.default_memory_pool().release_unused()
+        self.source = Source(loan_table, insts, pays, self.pays.now, self.zone,
+                             self.app.engine.dialect.name == "sqlite", self.order, self.order_text)
         total = loan_table.num_rows
-        previous: str | None = None   # loans are sorted, so a repeated id follows its first
-        previous_line = 0
-        position = -1
-        for start in range(0, total, BATCH):
-            chunk = loan_table.slice(start, BATCH)
-            keys = chunk.column(KEY).to_pylist()
-            lines = chunk.column(LINE).to_pylist()
-            fresh: list[tuple[int, int]] = []     # (row in chunk, loan position)
-            for i, key in enumerate(keys):
-                if key == previous:
-                    self.report.count(self.loan_file).read += 1
-                    self.report.reject(self.loan_file, lines[i],
-                                       f"loan_id {key} repeats line {previous_line}")
-                    continue
-                previous, previous_line = key, lines[i]
-                position += 1
-                fresh.append((i, position))
-            if fresh:
-                self._batch(chunk, fresh, insts, pays)
-            self.progress(self.loan_file, min(start + BATCH, total), total)
+        plan = self._plan(loan_table)
+        batches = [(rows, first) for _, rows, first, _ in plan if len(rows)]
+        prefetch = Prefetch(prepare, self.source, batches,
+                            parallel=PARALLEL and len(batches) > 2 and can_fork())
+        # Closed on the way out, error or not: the worker process ends with the import.
+        with closing(iter(prefetch)) as prepared:
+            for start, rows, first, repeats in plan:
+                for line, key, first_line in repeats:
+                    self.loan_counts.read += 1
+                    self.report.reject(self.loan_file, line, f"loan_id {key} repeats line {first_line}")
+                if len(rows):
+                    self._batch(next(prepared), rows, first)
+                self.progress(self.loan_file, min(start + BATCH, total), total)
         for row in _tuples(insts.orphans, INSTALLMENT_COLUMNS):
             self.report.count(self.inst_file).read += 1
             self.report.reject(self.inst_file, int(row[-1]),
@@ -147,51 +156,93 @@ class _Loans:
             self.progress(self.loan_file, total, total)
         return pays.orphans if pays else None
 
-    def _batch(self, chunk: pa.Table, fresh: list[tuple[int, int]], insts: Any, pays: Any) -> None:
-        first, last = fresh[0][1], fresh[-1][1] + 1
-        sqlite = self.app.engine.dialect.name == "sqlite"
-        loan_rows = _tuples(chunk, LOAN_COLUMNS)
-        loan_fast = fast_loans(chunk).to_pylist()
-        inst_table = insts.rows_of(first, last)
-        inst_rows = _tuples(inst_table, INSTALLMENT_COLUMNS)
-        inst_fast = fast_schedule(inst_table)
-        inst_base = insts.starts[first]
-        if pays is not None:
-            pay_table = pays.rows_of(first, last)
-            pay_rows = _tuples(pay_table, PAYMENT_COLUMNS)
-            pay_fast = fast_payments(pay_table, self.pays.now, self.zone, sqlite)
-            pay_base = pays.starts[first]
+    @staticmethod
+    def _plan(loan_table: pa.Table) -> list[tuple[int, np.ndarray, int, list[tuple[int, str, int]]]]:
+        """Per batch of BATCH loan rows: (start, rows of distinct loans, position of the first,
+        repeated ids as (line, id, line of the first)). Loans are sorted by id, so a repeated
+        id follows its first row."""
+        plan = []
+        previous: str | None = None
+        previous_line = 0
+        position = 0
+        for start in range(0, loan_table.num_rows, BATCH):
+            chunk = loan_table.slice(start, BATCH)
+            rows: list[int] = []
+            repeats: list[tuple[int, str, int]] = []
+            for i, (key, line) in enumerate(zip(chunk.column(KEY).to_pylist(),
+                                                chunk.column(LINE).to_pylist(), strict=True)):
+                if key == previous:
+                    repeats.append((line, key, previous_line))
+                    continue
+                previous, previous_line = key, line
+                rows.append(start + i)
+            plan.append((start, np.asarray(rows, np.int64), position, repeats))
+            position += len(rows)
+        return plan
+
+    def _batch(self, prepared: Prepared, rows: np.ndarray, first: int) -> None:
+        """One transaction: the batch's prepared plain loans (`prepare`) that the database
+        confirms are new, every other loan row by row (`_loan`); then the rows are written
+        and the batch audited."""
+        source, sqlite = self.source, self.source.sqlite
+        last = first + len(rows)
+        picked = source.loans.take(pa.array(rows))     # loan k is position first + k
+        inst_table, inst_starts, pay_table, pay_starts = source.batch(first, last)
+        pay_ids = pc.utf8_trim_whitespace(pay_table.column("payment_id"))
+        n = len(rows)
         with self.app.uow(self.actor) as uow:
             conn = uow.connection
             bulk_load(conn)
-            ids = [loan_rows[i][0].strip() for i, _ in fresh]
-            existing_loans: dict[str, str] = {}
-            known_borrowers: set[str] = set()
-            borrower_ids = sorted({loan_rows[i][1].strip() for i, _ in fresh})
-            for s in range(0, len(ids), 900):
-                existing_loans.update(conn.execute(select(loans.c.loan_id, loans.c.row_hash)
-                                                   .where(loans.c.loan_id.in_(ids[s:s + 900]))).all())
-            for s in range(0, len(borrower_ids), 900):
-                known_borrowers.update(conn.execute(select(borrowers.c.borrower_id).where(
-                    borrowers.c.borrower_id.in_(borrower_ids[s:s + 900]))).scalars())
-            pay_ids = [r[0].strip() for r in pay_rows] if pays is not None else []
-            existing_pays = stored_payments(conn, pay_ids) if pay_ids else {}
-            out_loans: list[tuple[Any, ...]] = []
-            out_insts: list[tuple[Any, ...]] = []
-            out_pays: list[tuple[Any, ...]] = []
+            ids = picked.column(KEY).to_pylist()
+            existing_loans: dict[str, str] = dict(select_in(conn, loans, "loan_id", ["row_hash"], ids))
+            borrower_ids = sorted(set(pc.utf8_trim_whitespace(picked.column("borrower_id")).to_pylist()))
+            known_borrowers = {r[0] for r in select_in(conn, borrowers, "borrower_id", [], borrower_ids)}
+            existing_pays = stored_payments(conn, pay_ids.to_pylist())
+            # What only the database knows: a prepared loan already in the books, of an
+            # unknown borrower, or with a stored payment id goes the row-by-row way.
+            confirmed = col.bools(pc.is_in(picked.column("borrower_id"),
+                                           value_set=pa.array(list(known_borrowers), pa.string())))
+            if existing_loans:
+                confirmed &= ~col.bools(pc.is_in(picked.column(KEY),
+                                                 value_set=pa.array(list(existing_loans))))
+            if existing_pays:
+                stored = col.bools(pc.is_in(pay_ids, value_set=pa.array(list(existing_pays))))
+                pay_loan = np.repeat(np.arange(n), np.diff(pay_starts))
+                confirmed &= np.bincount(pay_loan[stored], minlength=n)[:n] == 0
+            out_loans, out_insts, out_pays = prepared.loans, prepared.installments, prepared.payments
+            quick = prepared.quick & confirmed
+            if (prepared.quick & ~confirmed).any():
+                keep = set(picked.column(KEY).take(pa.array(np.nonzero(quick)[0])).to_pylist())
+                out_loans = [r for r in out_loans if r[0] in keep]
+                out_insts = [r for r in out_insts if r[0] in keep]
+                out_pays = [r for r in out_pays if r[1] in keep]
+            self._count_quick(len(out_loans), len(out_insts), len(out_pays))
             later: dict[str, list[str]] = {}
             later_rows: list[dict[str, Any]] = []
-            for i, pos in fresh:
-                a, b = insts.starts[pos] - inst_base, insts.starts[pos + 1] - inst_base
-                if pays is not None:
-                    c, d = pays.starts[pos] - pay_base, pays.starts[pos + 1] - pay_base
+            slow = np.nonzero(~quick)[0]
+            if len(slow):
+                slow_table = picked.take(pa.array(slow))
+                loan_rows = _tuples(slow_table, LOAN_COLUMNS)
+                loan_ok = loan_columns(slow_table).ok
+                inst_index, inst_at = _rows_of(inst_starts, slow)
+                inst_slow = inst_table.take(pa.array(inst_index))
+                inst_rows = _tuples(inst_slow, INSTALLMENT_COLUMNS)
+                inst_fast = schedule_columns(inst_slow).tuples(np.arange(len(inst_index)))
+                pay_index, pay_at = _rows_of(pay_starts, slow)
+                pay_slow = pay_table.take(pa.array(pay_index))
+                pay_rows = _tuples(pay_slow, PAYMENT_COLUMNS)
+                pay_fast = payment_columns(pay_slow, self.pays.now, self.zone, sqlite).tuples(
+                    np.arange(len(pay_index)))
+                for j in range(len(slow)):
+                    a, b = inst_at[j], inst_at[j + 1]
+                    c, d = pay_at[j], pay_at[j + 1]
                     loan_pays, loan_pay_fast = _by_time(pay_rows[c:d], pay_fast[c:d])
-                else:
-                    loan_pays, loan_pay_fast = [], []
-                self._loan(loan_rows[i], bool(loan_fast[i]), inst_rows[a:b], inst_fast[a:b],
-                           loan_pays, loan_pay_fast, existing_loans, known_borrowers,
-                           existing_pays, out_loans, out_insts, out_pays, later, later_rows,
-                           sqlite)
+                    self._loan(loan_rows[j], bool(loan_ok[j]), inst_rows[a:b], inst_fast[a:b],
+                               loan_pays, loan_pay_fast, existing_loans, known_borrowers,
+                               existing_pays, out_loans, out_insts, out_pays, later, later_rows,
+                               sqlite)
+                if len(slow) < n:
+                    out_loans.sort(key=itemgetter(0))   # the audit lists the ids in file order
             bulk_insert(conn, loans, LOAN_OUT, out_loans, ready=True)
             bulk_insert(conn, installments, INST_OUT, out_insts, ready=True)
             bulk_insert(conn, payments, PAY_OUT, out_pays, ready=True)
@@ -203,6 +254,15 @@ class _Loans:
             apply_later(uow, self.app, later, later_rows)
             bulk_load_done(conn)
             uow.commit()
+
+    def _count_quick(self, loans_: int, installments_: int, payments_: int) -> None:
+        self.loan_counts.read += loans_
+        self.loan_counts.added += loans_
+        self.inst_counts.read += installments_
+        self.inst_counts.added += installments_
+        pay_counts = self.report.count(self.pays.file)
+        pay_counts.read += payments_
+        pay_counts.added += payments_
 
     def _loan(self, raw: tuple[str, ...], fast: bool, inst_raw: list[tuple[Any, ...]],
               inst_fast: list[Any], pay_raw: list[tuple[Any, ...]], pay_fast: list[Any],
@@ -324,6 +384,14 @@ def _fast_loan(raw: tuple[str, ...], shards: dict[str, int]) -> dict[str, Any]:
         "annual_rate": annual_rate, "disbursed_on": disbursed_on,
         "penalty_daily_rate": penalty or "0.0005", "row_hash": row_hash(*raw[:-1]),
     }
+
+
+def _rows_of(starts: np.ndarray, loans_: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """The rows of some loans (indexes into the batch's table) and where each loan's begin."""
+    counts = starts[loans_ + 1] - starts[loans_]
+    at = np.concatenate(([0], np.cumsum(counts)))
+    rows = np.arange(at[-1]) - np.repeat(at[:-1], counts) + np.repeat(starts[loans_], counts)
+    return rows, at.tolist()
 
 
 def _dates(sqlite: bool) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from fairdue.adapters.db.bulk import insert_dicts
+from fairdue.adapters.db.bulk import insert_dicts, select_in
 from fairdue.adapters.db.ledger_repo import load_loans
 from fairdue.adapters.db.tables import loans, payments
 from fairdue.bootstrap import App
@@ -89,14 +89,8 @@ class PaymentRows:
 
 def stored_payments(conn: Any, ids: list[str]) -> Existing:
     """(loan id, fingerprint) of the payments among `ids` already in the books."""
-    found: Existing = {}
-    for start in range(0, len(ids), 900):
-        for pid, lid, digest in conn.execute(
-            select(payments.c.payment_id, payments.c.loan_id, payments.c.row_hash)
-            .where(payments.c.payment_id.in_(ids[start:start + 900]))
-        ):
-            found[pid] = (lid, digest)
-    return found
+    return {pid: (lid, digest)
+            for pid, lid, digest in select_in(conn, payments, "payment_id", ["loan_id", "row_hash"], ids)}
 
 
 def apply_later(uow: UnitOfWork, app: App, later: dict[str, list[str]],
