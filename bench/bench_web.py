@@ -5,17 +5,21 @@ generated portfolio (services' generator, fixed seed) imported and run through o
 date far enough after the portfolio's date that about 64% of loans are overdue (the
 first run ages every arrear at once), so `--cases N` open cases need about 1.5 N loans;
 40 agents and 10 supervisors (one account each), the open cases shared among the agents
-round-robin. Then `fairdue serve` is started as `--servers` separate processes (uvicorn, one
-worker each; the load is spread over them as a proxy would) and `--users` asyncio httpx
-clients sign in (`POST /api/v1/auth/login`, whose cookie the pages read) and, for
-`--seconds`, each open their queue (agents `/work`, supervisors `/supervise`) then one case
-of it (`/work/cases/{id}`), pausing `--think` seconds on average (exponential) between
-pages. The first `--warmup` seconds are not counted.
+round-robin. Then `fairdue serve --workers W` is started (`--workers`, default 2: one
+uvicorn worker process per core of the 2-core benchmark machine, sharing one port; or
+`--servers` such servers on ports of their own, the users spread over them as a proxy
+would) and `--users` asyncio httpx clients sign in (`POST /api/v1/auth/login`, whose cookie
+the pages read) and, for `--seconds`, each open their queue (agents `/work`, supervisors
+`/supervise`) then one case of it (`/work/cases/{id}`), pausing `--think` seconds on
+average (exponential) between pages. The first `--warmup` seconds are not counted.
 
-Reported per page: requests, p50/p95/p99/max in ms, requests/s, errors; with `--explain`,
-PostgreSQL's plan of the two queue queries. Goal (issue 6): queue and case page p99 < 150 ms.
+Reported per page: requests, p50/p95/p99/max in ms, requests/s, errors, with the load
+average before and after; with `--explain`, PostgreSQL's plan (EXPLAIN ANALYZE) of every
+query the agent's and the team's queue send. Goal (issue 6): queue and case page p99 <
+150 ms.
 
-Run: `.venv/bin/python bench/bench_web.py [--cases 100000] [--seconds 60] [--servers 2]`
+Run: `.venv/bin/python bench/bench_web.py [--cases 100000] [--seconds 60] [--workers 2]`;
+set up once with `--keep`, then `--schema NAME` reuses it (the set-up takes ~11 min).
 Needs PostgreSQL at FAIRDUE_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test).
 """
 
@@ -136,8 +140,10 @@ def _env(url: str, folder: Path) -> dict[str, str]:
 
 
 def explain(url: str, folder: Path, agent: str) -> dict[str, str]:
-    """PostgreSQL's plan (EXPLAIN ANALYZE) of the agent's and the team's queue query, as the
-    workbench service sends them (captured from the engine, parameters included)."""
+    """PostgreSQL's plan (EXPLAIN ANALYZE) of each query the agent's and the team's queue
+    send, as the workbench service sends them (captured from the engine, parameters
+    included): the cases with a queued call, the others, and the page's promises and
+    assignees."""
     from sqlalchemy import event
 
     from fairdue.bootstrap import build_app
@@ -153,33 +159,36 @@ def explain(url: str, folder: Path, agent: str) -> dict[str, str]:
 
             def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                      executemany: bool) -> None:
-                if "FROM cases" in statement and "ORDER BY" in statement:
+                if statement.lstrip().upper().startswith("SELECT"):
                     seen.append((statement, parameters))
 
             event.listen(app.engine, "before_cursor_execute", grab)
             with app.engine.connect() as conn:
                 queue(conn, username=who)
             event.remove(app.engine, "before_cursor_execute", grab)
-            statement, parameters = seen[-1]
-            with app.engine.connect() as conn:
-                rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement,
-                                            parameters).scalars()
-                plans[label] = "\n".join(rows)
+            for n, (statement, parameters) in enumerate(seen, start=1):
+                with app.engine.connect() as conn:
+                    rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement,
+                                                parameters).scalars()
+                    plans[f"{label} {n}/{len(seen)}"] = f"{statement}\n{chr(10).join(rows)}"
     finally:
         app.close()
     return plans
 
 
-def start_servers(url: str, folder: Path, count: int) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
-    """`fairdue serve` processes on free ports; returns them and their base addresses once
-    each answers."""
+def start_servers(url: str, folder: Path, count: int, workers: int = 1
+                  ) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+    """`fairdue serve --workers W` processes on free ports; returns them and their base
+    addresses once each answers (with several workers, once each worker has started)."""
     import httpx
 
     procs, bases = [], []
     fairdue = str(Path(sys.executable).parent / "fairdue")
     for _ in range(count):
         port = _free_port()
-        procs.append(subprocess.Popen([fairdue, "serve", "--port", str(port), "--db", url],
+        # --workers only when asked for, so the same bench runs a fairdue without it.
+        many = ["--workers", str(workers)] if workers > 1 else []
+        procs.append(subprocess.Popen([fairdue, "serve", "--port", str(port), "--db", url, *many],
                                       env=_env(url, folder), stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL))
         bases.append(f"http://127.0.0.1:{port}")
@@ -196,6 +205,9 @@ def start_servers(url: str, folder: Path, count: int) -> tuple[list[subprocess.P
             if time.monotonic() > deadline:
                 raise SystemExit("fairdue serve did not answer within 60 s")
             time.sleep(0.2)
+    if workers > 1:
+        # The port answers once the first worker is up; the others may still be importing.
+        time.sleep(5)
     return procs, bases
 
 
@@ -293,7 +305,10 @@ def main() -> None:
     parser.add_argument("--think", default="1",
                         help="mean pause between a user's pages, seconds (0: no pause); a "
                              "comma-separated list runs the load once for each on one set-up")
-    parser.add_argument("--servers", type=int, default=2, help="fairdue serve processes")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="fairdue serve --workers: worker processes of each server")
+    parser.add_argument("--servers", type=int, default=1,
+                        help="fairdue serve processes, on ports of their own")
     parser.add_argument("--supervisor-share", type=float, default=0.2,
                         help="share of the users who are supervisors (team queue)")
     parser.add_argument("--explain", action="store_true", help="print the queue queries' plans")
@@ -332,7 +347,7 @@ def main() -> None:
             if args.explain:
                 for label, plan in explain(url, folder, agents[0]).items():
                     print(f"--- {label}\n{plan}", flush=True)
-            procs, bases = start_servers(url, folder, args.servers)
+            procs, bases = start_servers(url, folder, args.servers, args.workers)
             for think in (float(v) for v in args.think.split(",")):
                 load_before = os.getloadavg()[0]
                 pages = asyncio.run(load(bases, agents, supervisors, users=args.users,
@@ -340,7 +355,8 @@ def main() -> None:
                                          supervisor_share=args.supervisor_share))
                 figure = {"name": "web_load", "database": "postgresql",
                           "open_cases": setup["open_cases"], "users": args.users,
-                          "servers": args.servers, "seconds": args.seconds,
+                          "servers": args.servers, "workers": args.workers,
+                          "seconds": args.seconds,
                           "supervisors": round(args.users * args.supervisor_share),
                           "think_seconds": think, "pages": pages, "goal_p99_ms": 150,
                           "goal_met": all(v.get("p99_ms", 0) < 150 for k, v in pages.items()

@@ -2,10 +2,12 @@
 
 Writes bench/results/latest.json. Sizes: FAIRDUE_BENCH_LOANS (default 1,000,000 loans, as
 the foundation issue asks; set it lower for a quick look), FAIRDUE_BENCH_WEB_CASES (open
-cases of the web load test, default 100,000).
+cases of the web load test, default 100,000), or FAIRDUE_BENCH_WEB_SCHEMA to reuse the
+schema of an earlier `bench_web.py --keep` run instead (its set-up takes about 11 minutes).
 
 `python bench/run.py web [bench_web.py options]` runs only the web load test (PostgreSQL,
-50 signed-in users on the queue and case pages) and writes bench/results/web.json.
+50 signed-in users on the queue and case pages, `fairdue serve --workers 2`) and writes
+bench/results/web.json, e.g. `python bench/run.py web --schema NAME --think 5,1`.
 """
 
 from __future__ import annotations
@@ -128,7 +130,9 @@ def main() -> None:
     print(json.dumps(figures[-1]), flush=True)
     figures.extend(dispatch())
     print(json.dumps(figures[-2:]), flush=True)
-    figures.extend(web(["--cases", os.environ.get("FAIRDUE_BENCH_WEB_CASES", "100000")]))
+    reuse = os.environ.get("FAIRDUE_BENCH_WEB_SCHEMA")
+    figures.extend(web(["--schema", reuse] if reuse else
+                       ["--cases", os.environ.get("FAIRDUE_BENCH_WEB_CASES", "100000")]))
     print(json.dumps(figures[-1]), flush=True)
     target = HERE / "results" / "latest.json"
     target.parent.mkdir(exist_ok=True)

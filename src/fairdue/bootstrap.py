@@ -24,6 +24,7 @@ from fairdue.services.unit_of_work import UnitOfWork
 from fairdue.settings import Settings
 
 if TYPE_CHECKING:
+    from fairdue.adapters.templates import TemplateSet
     from fairdue.services.strategy import Strategy
 
 
@@ -44,6 +45,13 @@ class App:
         from fairdue.services.strategy import load_strategy
 
         return load_strategy(self.settings)
+
+    @cached_property
+    def templates(self) -> TemplateSet:
+        """The message templates, loaded and checked once per process (about 0.1 s)."""
+        from fairdue.adapters.templates import templates_from_settings
+
+        return templates_from_settings(self.settings)
 
     @property
     def buckets(self) -> BucketTable:

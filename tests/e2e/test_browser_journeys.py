@@ -328,3 +328,41 @@ def test_a_field_agent_checks_in_and_records_a_visit(served: Served, browser: ob
         _shot(p, served, "field-05-recorded")
     finally:
         context.close()
+
+
+def test_an_agent_proposes_a_plan_from_the_case_page(served: Served, page: object) -> None:
+    """The borrower agreed on the phone: the agent reads the schedule and whether they can
+    afford it, then proposes it; it waits in the supervisor's approvals."""
+    from datetime import timedelta
+
+    from playwright.sync_api import expect
+    from webapp import case_of
+
+    from fairdue.domain.ledger import business_date
+    from fairdue.services.plans import find_plans, reject_plan
+
+    app = served.app
+    with app.engine.connect() as conn:  # the borrower's own proposal (an earlier journey)
+        earlier = find_plans(conn, borrower_id="B1", status="proposed")
+    for plan in earlier:
+        reject_plan(app, plan_id=plan["plan_id"], actor="sue", role="supervisor",
+                    reason="agreeing another one with the agent")
+    first = business_date(app.clock.now(), app.zone) + timedelta(days=7)
+    p = page
+    _sign_in(p, served, "ann")
+    p.goto(f"{served.base}/work/cases/{case_of(app, 'B1')}")  # type: ignore[attr-defined]
+    p.fill("#plan-installments", "3")  # type: ignore[attr-defined]
+    p.fill("#plan-first-on", first.isoformat())  # type: ignore[attr-defined]
+    p.fill("#plan-form input[name=income]", "8000.00")  # type: ignore[attr-defined]
+    p.fill("#plan-form input[name=expenses]", "5000.00")  # type: ignore[attr-defined]
+    p.click("#plan-form button[type=submit]")  # type: ignore[attr-defined]
+    expect(p.locator("#plan-preview")).to_contain_text("not recorded")  # type: ignore[attr-defined]
+    expect(p.locator("#plan-affordability")).to_contain_text("Affordable")  # type: ignore[attr-defined]
+    expect(p.locator("#plan-schedule tbody tr")).to_have_count(4)  # type: ignore[attr-defined]
+    _shot(p, served, "agent-plan-01-preview")
+    p.click("#plan-propose-form button[type=submit]")  # type: ignore[attr-defined]
+    expect(p.locator("#plan-done")).to_contain_text("waits for a decision")  # type: ignore[attr-defined]
+    _shot(p, served, "agent-plan-02-proposed")
+    with app.engine.connect() as conn:
+        [plan] = find_plans(conn, borrower_id="B1", status="proposed")
+    assert plan["proposed_by"] == "ann" and plan["installments"] == 3

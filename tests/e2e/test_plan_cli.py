@@ -127,3 +127,25 @@ def test_mistakes_are_refused_with_the_reason(books: tuple[CliRunner, str]) -> N
     status = run(books, "waiver", "list", "--status", "maybe")
     assert status.exit_code == 2 and "unknown waiver status" in flat(status.output)
     assert jsonl(run(books, "plan", "list", "--json")) == []
+
+
+def test_a_grace_request_recorded_then_approved_for_fewer_days(books: tuple[CliRunner, str]
+                                                               ) -> None:
+    borrower = str(_open_cases(books)[0]["borrower_id"])
+    asked = run(books, "grace", "request", "--borrower", borrower, "--days", "10", "--reason",
+                "asked on the phone: lost job", "--actor", "agent7", "--at", AT)
+    assert asked.exit_code == 0, asked.output
+    request_id = asked.stdout.split()[2]
+    assert request_id.startswith("GRQ-") and "10 days, requested" in flat(asked.stdout)
+    by_agent = run(books, "grace", "approve", request_id, "--role", "agent", "--actor", "agent7")
+    assert by_agent.exit_code == 2 and "a supervisor or above decides" in flat(by_agent.output)
+    approved = run(books, "grace", "approve", request_id, "--days", "5", "--freeze-penalty",
+                   "--actor", "sup1", "--reason", "five days is enough", "--at", AT)
+    assert approved.exit_code == 0, approved.output
+    [row] = jsonl(run(books, "grace", "list", "--borrower", borrower, "--json"))
+    assert (row["status"], row["days"], row["starts_on"], row["ends_on"], row["freeze_penalty"]) \
+        == ("approved", 10, "2026-07-01", "2026-07-05", True)
+    again = run(books, "grace", "reject", request_id, "--reason", "changed my mind")
+    assert again.exit_code == 2 and "is approved" in flat(again.output)
+    waiting = run(books, "grace", "list", "--status", "requested")
+    assert waiting.exit_code == 0 and "no grace requests" in waiting.output

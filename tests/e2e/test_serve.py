@@ -100,3 +100,74 @@ def test_serve_takes_a_gateway_receipt(tmp_path: Path, monkeypatch: pytest.Monke
     logs = out.decode() + errors.decode()
     assert "POST /api/v1/receipts/sms?token=*** HTTP/1.1" in logs
     assert TOKEN not in logs
+
+
+def _spawned_workers(pid: int) -> list[int]:
+    """The uvicorn workers under `pid`: processes started by multiprocessing's spawn."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in children
+            if b"multiprocessing.spawn" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def _holder(client: httpx.Client, workers: list[int]) -> int:
+    """The worker process holding the client's open connection (read from /proc)."""
+    answer = client.get("/login")
+    assert answer.status_code == 200
+    port = answer.extensions["network_stream"].get_extra_info("socket").getsockname()[1]
+    inode = _socket_inode(port)
+    for pid in workers:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return pid
+            except OSError:
+                continue
+    raise AssertionError(f"no worker holds the connection from port {port}")
+
+
+def _socket_inode(client_port: int) -> str:
+    """The inode of the server side of the connection from `client_port` (/proc/net/tcp)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[2].rsplit(":", 1)[1], 16) == client_port:   # remote: the client
+                return fields[9]
+    raise AssertionError(f"no connection from port {client_port}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_serve_with_two_workers_runs_two_processes(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'fairdue.db'}"
+    env = {**os.environ, "FAIRDUE_KEY_FILE": str(tmp_path / "k.key")}
+    env.pop("FAIRDUE_DATABASE_URL", None)    # --db alone must reach the workers
+    fairdue = str(Path(sys.executable).parent / "fairdue")
+    subprocess.run([fairdue, "init", "--db", db_url], env=env, check=True, capture_output=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([fairdue, "serve", "--port", str(port), "--db", db_url,
+                               "--workers", "2"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    try:
+        wait_until_listening(server, base)
+        deadline = time.monotonic() + 30
+        while len(_spawned_workers(server.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = _spawned_workers(server.pid)
+        assert len(workers) == 2
+        # Twenty kept-alive connections, as twenty browsers hold them: each worker has some
+        # (the kernel spreads them over the workers' sockets; all on one: about 2 in 10^6).
+        clients = [httpx.Client(base_url=base, timeout=10) for _ in range(20)]
+        try:
+            for client in clients:
+                assert client.get("/login").status_code == 200
+            holders = {_holder(client, workers) for client in clients}
+        finally:
+            for client in clients:
+                client.close()
+        assert holders == set(workers)
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, errors = server.communicate(timeout=30)
+    assert server.returncode == 0, errors.decode()
+    logs = out.decode() + errors.decode()
+    assert "2 workers" in logs and logs.count("Application startup complete") == 2

@@ -15,10 +15,16 @@ from test_strategy_run import CST, DAY1, MovingClock, _app, _write_portfolio
 
 from fairdue.adapters.db.tables import audit_log, contact_restrictions, decisions, installments
 from fairdue.bootstrap import App
-from fairdue.errors import InvalidInput, NotFound
+from fairdue.errors import InvalidInput, InvalidTransition, NotFound
 from fairdue.services.contacts import record_contact
 from fairdue.services.daily_run import run_days
 from fairdue.services.grace import find_graces, grant_grace
+from fairdue.services.grace_requests import (
+    approve_grace_request,
+    find_grace_requests,
+    reject_grace_request,
+    request_grace,
+)
 from fairdue.services.importer import import_portfolio
 from fairdue.services.payments import PaymentRequest, post_payment
 
@@ -108,3 +114,49 @@ def test_a_grace_without_the_freeze_lets_penalty_run_and_the_errors(app: App, cl
         grant_grace(app, borrower_id="B9", days=3, reason="x")
     with app.engine.connect() as conn:
         assert len(find_graces(conn)) == 1
+
+
+def test_a_borrowers_grace_request_approved_grants_the_grace_in_one_step(
+        app: App, clock: MovingClock) -> None:
+    asked = request_grace(app, borrower_id="B1", days=7, reason="in hospital until 8 July",
+                          actor="B1")
+    with pytest.raises(InvalidTransition, match="already waiting"):
+        request_grace(app, borrower_id="B1", days=3, reason="again", actor="B1")
+    with app.engine.connect() as conn:
+        assert [r["status"] for r in find_grace_requests(conn, status="requested")] == ["requested"]
+        assert find_graces(conn, borrower_id="B1") == []  # asking pauses nothing yet
+    with pytest.raises(InvalidInput, match="a supervisor or above decides"):
+        approve_grace_request(app, request_id=asked.request_id, actor="ann", role="agent")
+    approve_grace_request(app, request_id=asked.request_id, actor="sue", role="supervisor",
+                          reason="hospital letter seen", days=5, freeze_penalty=True)
+    with app.engine.connect() as conn:
+        [decided] = find_grace_requests(conn, borrower_id="B1")
+        [grace] = find_graces(conn, borrower_id="B1")
+    assert (decided["status"], decided["grace_id"], decided["ends_on"]) == (
+        "approved", grace["grace_id"], date(2026, 7, 5))
+    assert grace["freeze_penalty"] is True and grace["granted_by"] == "sue"
+    _run(app, clock, 2)
+    assert _step(app, "B1", 2) == "hold_grace"
+
+
+def test_a_rejected_grace_request_keeps_its_reason_and_pauses_nothing(app: App,
+                                                                     clock: MovingClock) -> None:
+    asked = request_grace(app, borrower_id="B1", days=10, reason="waiting for salary",
+                          actor="ann")
+    reject_grace_request(app, request_id=asked.request_id, actor="sue", role="supervisor",
+                         reason="a repayment plan fits better; call us")
+    with app.engine.connect() as conn:
+        [decided] = find_grace_requests(conn, borrower_id="B1")
+        assert find_graces(conn, borrower_id="B1") == []
+    assert decided["decision_reason"] == "a repayment plan fits better; call us"
+    assert decided["grace_id"] is None
+    _run(app, clock, 2)
+    assert _step(app, "B1", 2) != "hold_grace"
+    request_grace(app, borrower_id="B1", days=3, reason="asking again", actor="B1")  # allowed
+
+
+def test_no_grace_request_without_arrears(app: App) -> None:
+    post_payment(app, PaymentRequest("PAY-ALL", "L3", "1000.00",
+                                     datetime(2026, 7, 1, 9, 0, tzinfo=CST), "app"))
+    with pytest.raises(InvalidInput, match="nothing is overdue"):
+        request_grace(app, borrower_id="B3", days=3, reason="just in case", actor="B3")

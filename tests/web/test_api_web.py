@@ -146,6 +146,21 @@ def test_complaints_are_listed_and_answered_by_compliance(web: Web) -> None:
     problem(missing, 404)
 
 
+def test_an_agent_records_a_complaint_heard_on_the_phone_and_collection_pauses(web: Web) -> None:
+    ann, bob = web.bearer("ann"), web.bearer("bob")
+    body = {"borrower_id": "B1", "kind": "complaint", "text": "the caller was rude to my mother"}
+    problem(web.client.post("/api/v1/complaints", headers=bob, json=body), 403)  # not bob's case
+    made = web.client.post("/api/v1/complaints", headers=ann, json=body)
+    assert made.status_code == 201 and made.json()["case_id"] == web.case("B1")
+    check = web.client.get(f"/api/v1/cases/{web.case('B1')}/call-check", headers=ann).json()
+    assert check["allowed"] is False  # a complaint is a hold (CN-12) from this minute
+    listed = web.client.get("/api/v1/complaints?status=open", headers=web.bearer("cora")).json()
+    assert [c["text"] for c in listed] == ["the caller was rude to my mother"]
+    refused = web.client.post("/api/v1/complaints", headers=ann,
+                              json={**body, "kind": "rant"})
+    problem(refused, 422)
+
+
 def test_back_office_reads(web: Web) -> None:
     cora = web.bearer("cora")
     verify = web.client.get("/api/v1/audit/verify", headers=cora).json()

@@ -17,7 +17,7 @@ from webapp import API_TOKEN, USERS, Web
 
 PATH_VALUES = {"borrower_id": "B1", "complaint_id": "CP-none", "channel": "sms", "what": "cases",
                "kind": "plan", "item_id": "PL-none", "visit_id": "V-none",
-               "figure": "cure_rate"}
+               "figure": "cure_rate", "plan_id": "PLN-none", "request_id": "GRQ-none"}
 
 COLUMNS = ("anonymous", "agent", "field_agent", "supervisor", "compliance", "admin", "borrower",
            "integration")
@@ -114,6 +114,30 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("GET", "/portal/history.csv", None, "303 403 403 403 403 403 200 303"),
     ("GET", "/portal/help", None, "200 200 200 200 200 200 200 200"),
     ("GET", "/portal/verify", None, "200 200 200 200 200 200 200 200"),
+    # relief and staff visit requests (api/relief.py, api/pages/staff_relief.py): an agent on
+    # their own case (B1's); no such plan is 404 once allowed; a bad body or form 422
+    ("GET", "/api/v1/plans?borrower_id=B1", None, "401 200 403 200 200 403 401 403"),
+    ("GET", "/api/v1/plans/{plan_id}", None, "401 404 403 404 404 403 401 403"),
+    ("POST", "/api/v1/plans", {}, "401 422 403 422 403 403 401 403"),
+    ("GET", "/api/v1/waivers?borrower_id=B1", None, "401 200 403 200 200 403 401 403"),
+    ("POST", "/api/v1/waivers", {}, "401 422 403 422 403 403 401 403"),
+    ("GET", "/api/v1/visits", None, "401 403 403 200 200 403 401 403"),
+    ("POST", "/api/v1/cases/{case_id}/visit-request", {}, "401 422 403 422 403 403 401 403"),
+    ("POST", "/work/cases/{case_id}/plan", {"installments": "many"},
+     "303 422 403 422 403 403 403 303"),
+    ("POST", "/work/cases/{case_id}/waiver", {"component": "gold"},
+     "303 422 403 422 403 403 403 303"),
+    ("POST", "/work/cases/{case_id}/visit-request", {"grounds": "S9"},
+     "303 422 403 422 403 403 403 303"),
+    ("POST", "/api/v1/complaints", {}, "401 422 403 422 422 403 401 403"),
+    # grace (api/grace.py, api/pages/portal_grace.py): an agent records a borrower's request
+    # on their own case; only a supervisor grants outright; the borrower asks on the portal
+    ("GET", "/api/v1/grace?borrower_id=B1", None, "401 200 403 200 200 403 401 403"),
+    ("POST", "/api/v1/grace/requests", {}, "401 422 403 422 403 403 401 403"),
+    ("POST", "/api/v1/grace", {}, "401 403 403 422 403 403 401 403"),
+    ("GET", "/portal/grace", None, "303 403 403 403 403 403 200 303"),
+    ("POST", "/portal/grace", {"days": "many"}, "303 403 403 403 403 403 422 303"),
+    ("POST", "/portal/grace/{request_id}/withdraw", {}, "303 403 403 403 403 403 422 303"),
     # last: these end the sessions the rows above use
     ("POST", "/api/v1/auth/logout", None, "401 204 204 204 204 204 401 403"),
     ("POST", "/logout", {}, "303 303 303 303 303 303 303 303"),

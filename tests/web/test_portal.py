@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from web_helpers import borrower_browser, code_from, csrf_in
 from webapp import PHONE_B1, Web, outbox_codes
 
-from fairdue.adapters.db.tables import contact_restrictions
+from fairdue.adapters.channels import sender_for
+from fairdue.adapters.db.tables import contact_attempts, contact_restrictions, contacts
 from fairdue.adapters.db.tables_web import borrower_login_codes
+from fairdue.bootstrap import App
 from fairdue.domain.compliance.lexicon import check_text
 from fairdue.services.borrower_login import CodeRefused, TooManyCodes, request_code, verify_code
+from fairdue.services.contacts import restrict_contact
+from fairdue.services.dispatch import Dispatcher
 from fairdue.services.workbench import call_check
 
 
@@ -28,9 +33,64 @@ def test_a_code_is_sent_through_the_sms_outbox_and_stored_only_hashed(web: Web) 
     with web.app.engine.connect() as conn:
         row = conn.execute(select(borrower_login_codes)).one()
     assert code not in (row.code_hash or "") and row.send_status == "sent"
+    assert row.code_sealed is not None and code.encode() not in row.code_sealed
+    with web.app.engine.connect() as conn:
+        [sent] = conn.execute(select(contacts).where(contacts.c.contact_id == row.code_id)).all()
+    assert (sent.channel, sent.template, sent.status, sent.case_id, sent.attempts) == (
+        "sms", "sign_in_code", "sent", None, 1)
     assert verify_code(web.app, "+86" + PHONE_B1, code) == "B1"
     with pytest.raises(CodeRefused, match="wrong, expired or used"):
         verify_code(web.app, PHONE_B1, code)  # used once only
+    with web.app.engine.connect() as conn:
+        assert conn.execute(select(borrower_login_codes.c.code_sealed)).scalar() is None
+
+
+def _provider_down(web: Web) -> App:
+    """The same books, with the SMS provider unreachable (nothing listens on port 9)."""
+    return dataclasses.replace(web.app, settings=web.app.settings.model_copy(
+        update={"sms_url": "http://127.0.0.1:9/sms"}))
+
+
+def _worker_run(web: Web, at: datetime) -> str:
+    """`fairdue worker --once` at `at`; the sign-in message's status afterwards."""
+    url = web.app.settings.sms_url
+    worker = Dispatcher(web.app, {c: sender_for(url) for c in ("sms", "email", "push")},
+                        web.app.templates)
+    try:
+        worker.run_once(now=at)
+    finally:
+        worker.close()
+    with web.app.engine.connect() as conn:
+        return str(conn.execute(select(contacts.c.status)
+                                .where(contacts.c.template == "sign_in_code")).scalar_one())
+
+
+def test_a_code_the_provider_could_not_take_is_retried_by_the_worker(web: Web) -> None:
+    request_code(_provider_down(web), PHONE_B1, language="en")
+    assert outbox_codes(web.folder) == []
+    with web.app.engine.connect() as conn:
+        waiting = conn.execute(select(contacts).where(contacts.c.template == "sign_in_code")).one()
+    assert waiting.status == "scheduled" and waiting.attempts == 1 and waiting.next_attempt_at
+    assert _worker_run(web, web.clock.moment + timedelta(minutes=2)) == "sent"
+    [message] = outbox_codes(web.folder)
+    assert verify_code(web.app, PHONE_B1, code_from(message["body"])) == "B1"
+    with web.app.engine.connect() as conn:  # a sign-in code is no contact attempt on the debt
+        assert conn.execute(select(contact_attempts).where(
+            contact_attempts.c.contact_id == waiting.contact_id)).all() == []
+
+
+def test_a_code_that_can_no_longer_sign_in_is_not_sent(web: Web) -> None:
+    request_code(_provider_down(web), PHONE_B1)
+    expired = web.clock.moment + timedelta(minutes=6)
+    assert _worker_run(web, expired) == "cancelled" and outbox_codes(web.folder) == []
+
+
+def test_quiet_hours_and_a_complaint_do_not_hold_back_a_sign_in_code(web: Web) -> None:
+    restrict_contact(web.app, borrower_id="B1", kind="complaint", at=web.clock.moment,
+                     note="filed a complaint")
+    web.clock.set(web.clock.moment.replace(hour=23, minute=30))  # in quiet hours (CN-01)
+    request_code(web.app, PHONE_B1)
+    assert len(outbox_codes(web.folder)) == 1
 
 
 def test_the_chinese_code_message(web: Web) -> None:

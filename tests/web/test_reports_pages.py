@@ -119,6 +119,18 @@ def test_the_page_shows_every_figure_of_the_report_for_the_same_dates(book: Web)
     assert "Fairness (S18)" in page.text and 'id="flags"' in page.text
 
 
+def test_the_chinese_page_names_every_section_and_figure_in_chinese(book: Web) -> None:
+    sue, _ = staff_browser(book, "sue")
+    page = sue.get("/reports?lang=zh-CN").text
+    expected = build_report(book.app, start=FIRST, end=LAST)
+    for title, figures in expected.sections:
+        assert f"<h2>{title}</h2>" not in page, title
+        for figure in figures:
+            assert f"<h3>{figure.title}</h3>" not in page, figure.name
+    assert "<h2>资产组合</h2>" in page and "<h3>治愈率</h3>" in page
+    assert "<h3>按性别的公平性（S18）</h3>" in page
+
+
 def test_an_earlier_window_shows_other_figures(book: Web) -> None:
     """The dates chosen are the dates computed: 1-2 July has no cure yet."""
     sue, _ = staff_browser(book, "sue")

@@ -134,8 +134,10 @@ def propose_visit(application: App, clock: MovingClock, borrower_id: str = "B1")
 def outbox_codes(folder: Path) -> list[dict[str, Any]]:
     """The sign-in code messages written to the file outbox, oldest first."""
     found = []
-    for path in sorted((folder / "outbox").glob("OTP-*.json"), key=lambda p: p.stat().st_mtime_ns):
-        found.append(json.loads(path.read_text(encoding="utf-8")))
+    for path in sorted((folder / "outbox").glob("*.json"), key=lambda p: p.stat().st_mtime_ns):
+        message = json.loads(path.read_text(encoding="utf-8"))
+        if str(message.get("contact_id", "")).startswith("OTP-"):
+            found.append(message)
     return found
 
 

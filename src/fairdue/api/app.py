@@ -11,9 +11,11 @@ from fairdue.api import (
     backoffice,
     cases,
     contacts,
+    grace,
     pages,
     problems,
     receipts,
+    relief,
     reports,
     verify,
     visits,
@@ -43,5 +45,7 @@ def create_app(app: App) -> FastAPI:
     api.include_router(approvals.router, prefix=API_PREFIX)
     api.include_router(visits.router, prefix=API_PREFIX)
     api.include_router(reports.router, prefix=API_PREFIX)
+    api.include_router(grace.router, prefix=API_PREFIX)
+    api.include_router(relief.router, prefix=API_PREFIX)
     pages.install(api)
     return api

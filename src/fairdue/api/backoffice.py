@@ -12,10 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fairdue.adapters.audit import verify_audit
 from fairdue.api.auth import require_api
+from fairdue.api.cases import may_open_borrower
 from fairdue.api.deps import AppDep
 from fairdue.api.permissions import Principal
 from fairdue.api.problems import problem_responses
-from fairdue.services.complaints import answer_complaint, find_complaints
+from fairdue.services.complaints import answer_complaint, file_complaint, find_complaints
 from fairdue.services.export import EXPORTS, write_export
 from fairdue.services.workbench import audit_entries, policy_versions, recent_refusals, refusals_by_rule
 
@@ -31,6 +32,30 @@ def get_complaints(application: AppDep,
                    limit: int = Query(default=200, ge=1, le=1000)) -> list[dict[str, Any]]:
     with application.engine.connect() as conn:
         return find_complaints(conn, status=status, borrower_id=borrower_id, limit=limit)
+
+
+class ComplaintFiling(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    borrower_id: str = Field(min_length=1, max_length=40)
+    kind: Literal["complaint", "dispute"]
+    text: str = Field(min_length=1, max_length=4000,
+                      description="what the borrower said, in their words")
+
+
+@router.post("/complaints", status_code=201, responses=problem_responses(401, 403, 404, 422),
+             summary="Record a complaint or dispute the borrower made by phone or letter "
+                     "(collection pauses at once)")
+def post_complaint(payload: ComplaintFiling, application: AppDep,
+                   principal: Annotated[Principal, Depends(require_api("complaint.record"))]
+                   ) -> dict[str, Any]:
+    """Whoever hears a complaint records it, so that collection pauses the same minute as
+    when the borrower files it on the portal; an agent only for a borrower of their cases."""
+    may_open_borrower(application, principal, payload.borrower_id)
+    filed = file_complaint(application, borrower_id=payload.borrower_id, kind=payload.kind,
+                           text=payload.text, actor=principal.id)
+    return {"complaint_id": filed.complaint_id, "case_id": filed.case_id,
+            "restriction_id": filed.restriction_id, "status": "open"}
 
 
 class ComplaintAnswer(BaseModel):

@@ -31,6 +31,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Relief and visits waiting for a decision; how much each role may approve is the
     # services' rule (domain/approvals.py: admin ranks above supervisor).
     "approvals": frozenset({"supervisor", "admin"}),
+    # Grace periods: an agent records a borrower's request (asked on the phone) for a
+    # supervisor to decide in the approvals; a supervisor may also grant one outright.
+    "grace.request": frozenset({"agent", "supervisor"}),
+    "grace.grant": frozenset({"supervisor"}),
     # Personal data in clear, every read audited (architecture: PII masked unless...).
     "pii.unmask": frozenset({"supervisor", "compliance"}),
     "promise.read": frozenset({"agent", "supervisor", "compliance"}),
@@ -38,6 +42,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Complaints and disputes: read by those who handle them, answered by compliance.
     "complaint.read": frozenset({"supervisor", "compliance"}),
     "complaint.answer": frozenset({"compliance"}),
+    # A complaint made by phone or letter is recorded by whoever hears it (an agent on their
+    # own cases): collection pauses at once, as when the borrower files it on the portal.
+    "complaint.record": frozenset({"agent", "supervisor", "compliance"}),
     # The compliance officer's views: refusals by rule, the audit log, policies.
     "compliance.read": frozenset({"compliance"}),
     "audit.read": frozenset({"compliance", "admin"}),
@@ -58,6 +65,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "visit.place": frozenset({"field_agent"}),
     "visit.read": frozenset({"field_agent", "supervisor", "compliance"}),
     "visit.schedule": frozenset({"supervisor"}),
+    # Relief agreed on a call (S13) and a visit asked for by staff (api/relief.py). Those who
+    # work cases read and propose plans and waivers and ask for a visit (an agent only on
+    # their own cases); compliance reads them to investigate but proposes nothing; deciding
+    # is `approvals`. The list of every visit is for those who oversee visits, not for a
+    # field agent (their crew's visits only) nor an agent (their case's timeline shows its
+    # visits). No integration: a dialer records outcomes, it negotiates nothing.
+    "relief.read": frozenset({"agent", "supervisor", "compliance"}),
+    "relief.propose": frozenset({"agent", "supervisor"}),
+    "visit.request": frozenset({"agent", "supervisor"}),
+    "visit.list": frozenset({"supervisor", "compliance"}),
     # The borrower's own portal (what is owed, preferences, complaints, a plan proposal).
     "portal": frozenset({"borrower"}),
 }

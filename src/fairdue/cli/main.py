@@ -101,6 +101,7 @@ def parse_moment(value: str, what: str) -> datetime:
 from fairdue.cli import (  # noqa: E402,F401
     commands_books,
     commands_contact,
+    commands_grace,
     commands_ops,
     commands_plan,
     commands_promise,

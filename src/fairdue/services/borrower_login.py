@@ -8,9 +8,11 @@ the sign-in page does not tell anyone whose number is in the books.
 
 The code is a transactional message the borrower asked for, not a collection contact: it
 carries no debt information, so the compliance guard's quiet hours and holds (a complaint
-pauses collection, never the borrower's own access) do not apply. It leaves through the SMS
-channel configured for the outbox (FAIRDUE_SMS_URL) at once, because the borrower is
-waiting; the row is written first, so a failed send is visible as `send_status`.
+pauses collection, never the borrower's own access) do not apply. It leaves through the
+contacts outbox (services/sign_in_message.py): the code and its message are written in one
+transaction, then, because the borrower is waiting, this process claims and sends that one
+message at once by the worker's own path; if the provider is down the message stays in the
+outbox and `fairdue worker` retries it while the code is still valid.
 """
 
 from __future__ import annotations
@@ -19,22 +21,21 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib import resources
 
-from jinja2 import StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from fairdue.adapters.channels import sender_for
 from fairdue.adapters.db.strategy_repo import as_utc
-from fairdue.adapters.db.tables import borrowers
+from fairdue.adapters.db.tables import borrowers, contacts
 from fairdue.adapters.db.tables_web import borrower_login_codes
 from fairdue.bootstrap import App
-from fairdue.domain.messages import OutboundMessage, SendOutcome
 from fairdue.errors import FairdueError, InvalidInput
+from fairdue.services.dispatch import Dispatcher
+from fairdue.services.sign_in_message import LANGUAGES, SIGN_IN_TEMPLATE, seal_code
 
 CODE_DIGITS = 6
-LANGUAGES = ("zh-CN", "en")
+#: Ahead of the day's collection messages in the outbox: somebody is waiting for it.
+SIGN_IN_PRIORITY = 100
 
 
 class CodeRefused(FairdueError):
@@ -69,17 +70,6 @@ def phone_forms(phone: str) -> list[str]:
 
 def _code_hash(app: App, code_id: str, code: str) -> str:
     return app.keys.blind_index(f"otp|{code_id}|{code}")
-
-
-def _render(app: App, language: str, code: str) -> str:
-    lang = language if language in LANGUAGES else "zh-CN"
-    folder = resources.files("fairdue") / "templates" / "transactional" / lang
-    source = (folder / "otp_sms.j2").read_text(encoding="utf-8")
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True,
-                               lstrip_blocks=True)
-    text = env.from_string(source).render(lender_name=app.settings.lender_name, code=code,
-                                          minutes=app.settings.otp_minutes)
-    return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
 def _locked(app: App, conn: Connection, index: str, now: datetime) -> bool:
@@ -130,34 +120,51 @@ def request_code(app: App, phone: str, *, language: str = "zh-CN") -> CodeReques
             code_id=code_id, phone_index=index,
             borrower_id=found.borrower_id if found is not None else None,
             code_hash=_code_hash(app, code_id, code) if found is not None else None,
+            code_sealed=seal_code(app, code_id, code) if found is not None else None,
             created_at=now, expires_at=now + timedelta(minutes=settings.otp_minutes),
             failures=0, used_at=None, locked_at=None,
-            send_status="pending" if found is not None else "no_borrower"))
+            send_status="queued" if found is not None else "no_borrower"))
+        if found is not None:
+            moment = as_utc(now)
+            conn.execute(insert(contacts).values(
+                contact_id=code_id, case_id=None, borrower_id=found.borrower_id,
+                decision_id=None, channel="sms", template=SIGN_IN_TEMPLATE,
+                language=language if language in LANGUAGES else found.language,
+                priority=SIGN_IN_PRIORITY, scheduled_at=moment, status="scheduled",
+                reason="sign-in code asked for on the portal", attempts=0,
+                # The code id is unique already, and keeps the message findable by a person:
+                # with the file channel it is the file OTP-<...>.json.
+                idempotency_key=code_id, created_at=moment, updated_at=moment))
         uow.audit("SignInCodeRequested", found.borrower_id if found is not None else "-",
                   {"code_id": code_id, "known": found is not None})
         uow.commit()
     if found is None:
         return CodeRequested(settings.otp_minutes)
-    pii = app.keys.cipher.open(found.pii, aad=found.borrower_id)
-    to = pii["phones"][0]
-    lang = language if language in LANGUAGES else found.language
-    message = OutboundMessage(contact_id=code_id, idempotency_key=code_id, channel="sms", to=to,
-                              language=lang, body=_render(app, lang, code),
-                              borrower_id=found.borrower_id)
-    sender = sender_for(settings.sms_url)
-    try:
-        result = sender.send(message)
-    finally:
-        sender.close()
-    status = "sent" if result.outcome is SendOutcome.ACCEPTED else "failed"
+    status = _send_now(app, code_id)
     with app.uow("borrower-login") as uow:
         uow.connection.execute(update(borrower_login_codes)
                                .where(borrower_login_codes.c.code_id == code_id)
                                .values(send_status=status))
         uow.commit()
-    if status == "failed":
+    if status in ("failed", "dead", "unknown"):
         raise InvalidInput("the code could not be sent just now; try again in a minute")
     return CodeRequested(settings.otp_minutes)
+
+
+def _send_now(app: App, code_id: str) -> str:
+    """Claim and send the code's message by the worker's path; its status afterwards
+    (`scheduled`: the provider failed for now and the worker will try again)."""
+    sender = sender_for(app.settings.sms_url)
+    dispatcher = Dispatcher(app, {"sms": sender}, app.templates, concurrency=1,
+                            max_attempts=app.settings.max_send_attempts)
+    try:
+        dispatcher.run_batch(only=[code_id])
+    finally:
+        dispatcher.close()
+        sender.close()
+    with app.engine.connect() as conn:
+        return str(conn.execute(select(contacts.c.status)
+                                .where(contacts.c.contact_id == code_id)).scalar_one())
 
 
 def verify_code(app: App, phone: str, code: str) -> str:
@@ -191,7 +198,8 @@ def verify_code(app: App, phone: str, code: str) -> str:
             locked = failures >= settings.otp_max_failures
             conn.execute(update(borrower_login_codes)
                          .where(borrower_login_codes.c.code_id == live.code_id)
-                         .values(failures=failures, locked_at=as_utc(now) if locked else None))
+                         .values(failures=failures, locked_at=as_utc(now) if locked else None,
+                                 code_sealed=None if locked else live.code_sealed))
             uow.audit("SignInCodeRefused", live.borrower_id or "-",
                       {"code_id": live.code_id, "failures": failures, "locked": locked})
             uow.commit()
@@ -202,12 +210,12 @@ def verify_code(app: App, phone: str, code: str) -> str:
             raise CodeRefused(f"that code is wrong; {left} more tries before the number is locked")
         conn.execute(update(borrower_login_codes)
                      .where(borrower_login_codes.c.code_id == live.code_id)
-                     .values(used_at=as_utc(now)))
+                     .values(used_at=as_utc(now), code_sealed=None))
         # Any other live code for the number dies with this sign-in.
         conn.execute(update(borrower_login_codes)
                      .where(borrower_login_codes.c.phone_index == live.phone_index,
                             borrower_login_codes.c.used_at.is_(None))
-                     .values(used_at=as_utc(now)))
+                     .values(used_at=as_utc(now), code_sealed=None))
         uow.audit("BorrowerSignedIn", live.borrower_id, {"code_id": live.code_id})
         uow.commit()
     return str(live.borrower_id)

@@ -20,7 +20,6 @@ from fairdue.adapters.db.bulk import insert_dicts
 from fairdue.adapters.db.tables import borrowers, contact_attempts, contact_preferences, contact_restrictions
 from fairdue.bootstrap import App
 from fairdue.domain.compliance.engine import zone
-from fairdue.domain.compliance.guard import new_ledger
 from fairdue.domain.compliance.lexicon import check_text
 from fairdue.domain.compliance.model import Attempt, Party, require_aware
 from fairdue.domain.compliance.profiles import get_profile
@@ -33,7 +32,7 @@ from fairdue.domain.contact_outcomes import (
     interpret,
 )
 from fairdue.errors import InvalidInput, NotFound
-from fairdue.services.guard_feed import LOOK_BACK, feed_guard, number_key
+from fairdue.services.guard_feed import guard_at, number_key
 
 
 @dataclass(frozen=True)
@@ -97,16 +96,8 @@ def record_contact(app: App, *, borrower_id: str, channel: str, outcome: str, at
             rules = tuple(exists[0].split(",")) if exists[0] else ()
             return Recorded(attempt_id, case_id, not rules, rules, (), duplicate=True)
         tz = zone(timezone)
-        day = at.astimezone(tz).date()
-        # What was in force when the attempt was made: a complaint filed this afternoon does
-        # not make this morning's call unlawful (and the guard reads events in time order).
-        in_force = [r for r in repo.restrictions_of(conn, [borrower_id], day).get(borrower_id, [])
-                    if r.started_at <= at]
-        guard = new_ledger(profile)
-        feed_guard(guard, borrower_id, tz, in_force,
-                   [a for a in repo.attempts_of(conn, borrower_id, repo.as_utc(at) - LOOK_BACK)
-                    if a.at <= at],
-                   repo.preferences_of(conn, [borrower_id]).get(borrower_id), day)
+        # What was in force when the attempt was made (see guard_at).
+        guard, in_force = guard_at(conn, profile, borrower_id, tz, at)
         verdict = hold_refusal({r.kind for r in in_force}, profile) or guard.judge(Attempt(
             at=at, channel=medium, debtor=borrower_id, party=who,
             to=number_key(borrower_id, medium.value), outcome=seen.outcome,

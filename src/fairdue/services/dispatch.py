@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import random
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -40,6 +40,7 @@ from fairdue.domain.money import Money
 from fairdue.errors import FairdueError
 from fairdue.services.contacts import fold_outcome
 from fairdue.services.guard_feed import feed_guard, number_key
+from fairdue.services.sign_in_message import is_sign_in, live_codes, render_sign_in
 
 #: A claim older than this belongs to a worker that stopped; another may take it over.
 CLAIM_LEASE = timedelta(minutes=5)
@@ -108,13 +109,16 @@ class Dispatcher:
                 return total
             total.add(report)
 
-    def run_batch(self, *, now: datetime | None = None) -> DispatchReport:
+    def run_batch(self, *, now: datetime | None = None,
+                  only: Sequence[str] | None = None) -> DispatchReport:
+        """Claim a batch of due messages (`only`: just these, if due) and send them."""
         # UTC: SQLite compares stored UTC text with the bound time's own wall clock.
         moment = (now or self.app.clock.now()).astimezone(UTC)
         report = DispatchReport()
         with self.app.uow(self.worker) as uow:
             claimed = outbox.claim_due(uow.connection, now=moment, worker=self.worker,
-                                       limit=self.batch_size, stale_before=moment - self.lease)
+                                       limit=self.batch_size, stale_before=moment - self.lease,
+                                       only=only)
             uow.commit()
         if not claimed:
             return report
@@ -133,6 +137,8 @@ class Dispatcher:
             bad = outbox.bad_points(conn, borrowers)
             news = outbox.case_news(conn, {
                 p.case_id for p in pending if p.case_id and self._about(p) in _NEWS})
+            codes = live_codes(self.app, conn, [p.contact_id for p in pending
+                                                if is_sign_in(p.template)], moment)
         results: list[dict[str, Any]] = []
         failures: list[tuple[str, str, tuple[dict[str, Any], str | None]]] = []
         invalid: list[tuple[str, str, str]] = []
@@ -142,12 +148,18 @@ class Dispatcher:
         outgoing: list[tuple[outbox.Pending, dict[str, Any], OutboundMessage]] = []
         for item in pending:
             row = self._row(item, moment)
-            tz = zone(item.timezone)
-            if item.borrower_id not in fed:
-                feed_guard(guard, item.borrower_id, tz, restrictions.get(item.borrower_id, []),
-                           (), preferences.get(item.borrower_id), moment.astimezone(tz).date())
-                fed.add(item.borrower_id)
-            prepared = self._one(item, row, moment, tz, guard, restrictions, owed, bad, stale, news)
+            prepared: str | OutboundMessage
+            if is_sign_in(item.template):
+                prepared = self._sign_in(item, row, moment, codes, bad, stale)
+            else:
+                tz = zone(item.timezone)
+                if item.borrower_id not in fed:
+                    feed_guard(guard, item.borrower_id, tz,
+                               restrictions.get(item.borrower_id, []), (),
+                               preferences.get(item.borrower_id), moment.astimezone(tz).date())
+                    fed.add(item.borrower_id)
+                prepared = self._one(item, row, moment, tz, guard, restrictions, owed, bad, stale,
+                                     news)
             report.by_channel[item.channel] = report.by_channel.get(item.channel, 0) + 1
             results.append(row)
             if isinstance(prepared, str):
@@ -232,6 +244,30 @@ class Dispatcher:
             return _set(row, "failed", error=f"the borrower has no {item.channel} contact point")
         return message
 
+    def _sign_in(self, item: outbox.Pending, row: dict[str, Any], now: datetime,
+                 codes: Mapping[str, str], bad: set[tuple[str, str]], stale: set[str]
+                 ) -> str | OutboundMessage:
+        """A sign-in code the borrower is waiting for: no collection rule applies (see
+        services/sign_in_message.py), but a code that can no longer be used is not sent."""
+        row["scheduled_at"] = now
+        if item.contact_id in stale and not self.senders[item.channel].idempotent:
+            return _set(row, "unknown", error="the worker sending it stopped; this provider "
+                        "does not drop repeats, so it is not sent again")
+        code = codes.get(item.contact_id)
+        if code is None:
+            return _set(row, "cancelled", error="the sign-in code was used, locked or expired "
+                        "before the message went out")
+        if (item.borrower_id, item.channel) in bad:
+            return _set(row, "failed", error="the contact point is known to be invalid")
+        pii = self.app.keys.cipher.open(item.pii, aad=item.borrower_id)
+        to = (pii.get("phones") or [None])[0]
+        if not to:
+            return _set(row, "failed", error="the borrower has no sms contact point")
+        body, language = render_sign_in(self.app.settings, item.language, code)
+        return OutboundMessage(contact_id=item.contact_id, idempotency_key=item.idempotency_key,
+                               channel=item.channel, to=to, language=language, body=body,
+                               borrower_id=item.borrower_id)
+
     def _send_all(self, messages: list[OutboundMessage]) -> list[SendResult]:
         """Send a batch's messages, several requests at once (the senders are thread-safe):
         one message a request, or up to its batch size for a sender with a batch endpoint."""
@@ -274,7 +310,8 @@ class Dispatcher:
         if step.retry_at is not None:
             row["next_attempt_at"] = step.retry_at
         if step.status == "failed":
-            failures.append((item.borrower_id, item.channel, (row, item.case_id)))
+            if not is_sign_in(item.template):  # not an attempt to reach them about the debt
+                failures.append((item.borrower_id, item.channel, (row, item.case_id)))
             if step.contact_point_bad:
                 invalid.append((item.borrower_id, item.channel, result.detail))
         return _set(row, step.status, error=step.error)

@@ -27,6 +27,7 @@ from fairdue.errors import InvalidInput, NotFound
 # One transaction for the restriction and the grace: the contacts service's own writer.
 from fairdue.services.contacts import _add_restriction
 from fairdue.services.relief import first_unaccrued_day
+from fairdue.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,37 +54,46 @@ def grant_grace(app: App, *, borrower_id: str, days: int, reason: str | None,
         raise InvalidInput(f"a grace period lasts 1 to {limit} days (FAIRDUE_GRACE_MAX_DAYS), "
                            f"got {days}")
     why = require_reason(reason, "a grace period")
+    with app.uow(actor) as uow:
+        if uow.connection.execute(select(borrowers.c.borrower_id)
+                                  .where(borrowers.c.borrower_id == borrower_id)).first() is None:
+            raise NotFound(f"no borrower {borrower_id!r}; check the id (e.g. B00000001)")
+        grace = grant_in(uow, app, borrower_id=borrower_id, days=days, why=why,
+                         freeze_penalty=freeze_penalty, actor=actor, moment=moment)
+        uow.commit()
+    return grace
+
+
+def grant_in(uow: UnitOfWork, app: App, *, borrower_id: str, days: int, why: str,
+             freeze_penalty: bool, actor: str, moment: datetime) -> Grace:
+    """The grace written in `uow` (the caller commits): with a grace request's approval, the
+    two are one transaction."""
+    conn = uow.connection
     starts_on = business_date(moment, app.zone)
     ends_on = starts_on + timedelta(days=days - 1)
-    with app.uow(actor) as uow:
-        conn = uow.connection
-        if conn.execute(select(borrowers.c.borrower_id)
-                        .where(borrowers.c.borrower_id == borrower_id)).first() is None:
-            raise NotFound(f"no borrower {borrower_id!r}; check the id (e.g. B00000001)")
-        case_id = conn.execute(select(cases.c.case_id).where(
-            cases.c.borrower_id == borrower_id, cases.c.status == "open")).scalar()
-        restriction_id = _add_restriction(conn, borrower_id, "grace", None, moment, ends_on,
-                                          f"grace period: {why}", actor)
-        grace_id = "GRC-" + hashlib.sha256(
-            f"{borrower_id}|{moment.isoformat()}|{days}".encode()).hexdigest()[:40]
-        if conn.execute(select(grace_periods.c.grace_id)
-                        .where(grace_periods.c.grace_id == grace_id)).first() is None:
-            conn.execute(insert(grace_periods).values(
-                grace_id=grace_id, borrower_id=borrower_id, case_id=case_id, starts_on=starts_on,
-                ends_on=ends_on, freeze_penalty=freeze_penalty, restriction_id=restriction_id,
-                reason=why, granted_by=actor, granted_at=repo.as_utc(moment)))
-            frozen_from = first_unaccrued_day(conn, starts_on)
-            if freeze_penalty and frozen_from <= ends_on:
-                conn.execute(insert(penalty_freezes).values(
-                    freeze_id="FRZ-" + grace_id.removeprefix("GRC-"), borrower_id=borrower_id,
-                    source="grace", source_id=grace_id, starts_on=frozen_from, ends_on=ends_on))
-            uow.audit("GraceGranted", case_id or borrower_id, {
-                "grace_id": grace_id, "borrower_id": borrower_id, "case_id": case_id,
-                "starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat(), "days": days,
-                "freeze_penalty": freeze_penalty, "reason": why,
-                "restriction_id": restriction_id,
-            })
-        uow.commit()
+    case_id = conn.execute(select(cases.c.case_id).where(
+        cases.c.borrower_id == borrower_id, cases.c.status == "open")).scalar()
+    restriction_id = _add_restriction(conn, borrower_id, "grace", None, moment, ends_on,
+                                      f"grace period: {why}", actor)
+    grace_id = "GRC-" + hashlib.sha256(
+        f"{borrower_id}|{moment.isoformat()}|{days}".encode()).hexdigest()[:40]
+    if conn.execute(select(grace_periods.c.grace_id)
+                    .where(grace_periods.c.grace_id == grace_id)).first() is None:
+        conn.execute(insert(grace_periods).values(
+            grace_id=grace_id, borrower_id=borrower_id, case_id=case_id, starts_on=starts_on,
+            ends_on=ends_on, freeze_penalty=freeze_penalty, restriction_id=restriction_id,
+            reason=why, granted_by=actor, granted_at=repo.as_utc(moment)))
+        frozen_from = first_unaccrued_day(conn, starts_on)
+        if freeze_penalty and frozen_from <= ends_on:
+            conn.execute(insert(penalty_freezes).values(
+                freeze_id="FRZ-" + grace_id.removeprefix("GRC-"), borrower_id=borrower_id,
+                source="grace", source_id=grace_id, starts_on=frozen_from, ends_on=ends_on))
+        uow.audit("GraceGranted", case_id or borrower_id, {
+            "grace_id": grace_id, "borrower_id": borrower_id, "case_id": case_id,
+            "starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat(), "days": days,
+            "freeze_penalty": freeze_penalty, "reason": why,
+            "restriction_id": restriction_id,
+        })
     return Grace(grace_id, borrower_id, case_id, starts_on, ends_on, freeze_penalty, restriction_id)
 
 

@@ -13,7 +13,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Connection
+
+from fairdue.adapters.db import strategy_repo as repo
 from fairdue.adapters.db.strategy_repo import PastAttempt, Preferences
+from fairdue.domain.compliance.guard import new_ledger
 from fairdue.domain.compliance.model import Attempt, Channel, Consent, DebtorInfo, Outcome, Party
 from fairdue.domain.compliance.profiles import CnParameters, Profile
 from fairdue.domain.contact_holds import Restriction, guard_event
@@ -31,6 +35,22 @@ def history_since(profile: Profile, day: date) -> datetime:
     if isinstance(profile.parameters, CnParameters):
         return start
     return start - LOOK_BACK
+
+
+def guard_at(conn: Connection, profile: Profile, borrower_id: str, tz: ZoneInfo, at: datetime
+             ) -> tuple[Any, list[Restriction]]:
+    """A guard that knows one borrower as they stood at `at`, and the restrictions then in
+    force: a complaint filed this afternoon does not make this morning's call unlawful, and
+    the guard reads events in time order, so nothing after `at` is fed."""
+    day = at.astimezone(tz).date()
+    in_force = [r for r in repo.restrictions_of(conn, [borrower_id], day).get(borrower_id, [])
+                if r.started_at <= at]
+    guard = new_ledger(profile)
+    feed_guard(guard, borrower_id, tz, in_force,
+               [a for a in repo.attempts_of(conn, borrower_id, repo.as_utc(at) - LOOK_BACK)
+                if a.at <= at],
+               repo.preferences_of(conn, [borrower_id]).get(borrower_id), day)
+    return guard, in_force
 
 
 def number_key(borrower: str, channel: str) -> str:

@@ -21,6 +21,7 @@ from fairdue.domain.contact_outcomes import interpret
 from fairdue.domain.messages import Receipt
 from fairdue.errors import NotFound
 from fairdue.services.contacts import fold_outcome
+from fairdue.services.sign_in_message import is_sign_in
 
 #: Receipt statuses and the message status and attempt outcome they lead to.
 _EFFECT = {"delivered": ("delivered", "delivered"), "failed": ("failed", "failed"),
@@ -41,12 +42,12 @@ def apply_receipt(app: App, receipt: Receipt, *, channel: str, actor: str = "rec
         conn = uow.connection
         row = conn.execute(
             select(contacts.c.contact_id, contacts.c.status, contacts.c.borrower_id,
-                   contacts.c.case_id, contacts.c.channel)
+                   contacts.c.case_id, contacts.c.channel, contacts.c.template)
             .where(contacts.c.provider_id == receipt.provider_id, contacts.c.channel == channel)
         ).first()
         if row is None:
             raise NotFound(f"no {channel} message with provider id {receipt.provider_id!r}")
-        contact_id, status, borrower_id, case_id, medium = row
+        contact_id, status, borrower_id, case_id, medium, template = row
         effect = _EFFECT.get(receipt.status)
         if effect is None or status == effect[0]:
             return Applied(contact_id, status, changed=False)
@@ -55,13 +56,15 @@ def apply_receipt(app: App, receipt: Receipt, *, channel: str, actor: str = "rec
             status=new_status, delivered_at=now if new_status == "delivered" else None,
             last_error=(receipt.detail or None) if new_status == "failed" else None,
             updated_at=now))
-        insert_dicts(conn, contact_attempts, [{
-            "attempt_id": f"A-{contact_id}-receipt-{new_status}", "borrower_id": borrower_id,
-            "case_id": case_id, "contact_id": contact_id, "channel": medium, "party": "debtor",
-            "outcome": outcome, "disposition": None, "at": now, "recorded_by": actor,
-            "note": receipt.detail or None, "violated": None, "recorded_at": now,
-        }])
-        fold_outcome(conn, borrower_id, medium, now, interpret(outcome))
+        if not is_sign_in(template):  # a sign-in code is no attempt to reach them on the debt
+            insert_dicts(conn, contact_attempts, [{
+                "attempt_id": f"A-{contact_id}-receipt-{new_status}", "borrower_id": borrower_id,
+                "case_id": case_id, "contact_id": contact_id, "channel": medium,
+                "party": "debtor", "outcome": outcome, "disposition": None, "at": now,
+                "recorded_by": actor, "note": receipt.detail or None, "violated": None,
+                "recorded_at": now,
+            }])
+            fold_outcome(conn, borrower_id, medium, now, interpret(outcome))
         # Contactability: a delivery proves the point works; a permanent failure that it does not.
         if new_status == "delivered" or receipt.permanent:
             upsert(conn, contact_points, [{

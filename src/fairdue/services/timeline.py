@@ -30,6 +30,7 @@ from fairdue.adapters.db.tables import (
 from fairdue.domain.money import format_minor
 from fairdue.errors import NotFound
 from fairdue.services.grace import find_graces
+from fairdue.services.grace_requests import grace_request_ids_of
 from fairdue.services.plans import plan_ids_of
 from fairdue.services.waivers import waiver_ids_of
 
@@ -69,8 +70,10 @@ def case_timeline(conn: Connection, case_id: str) -> Timeline:
     until = _moment(case["closed_on"])
     loan_ids = list(conn.execute(select(loans.c.loan_id).where(loans.c.borrower_id == borrower))
                     .scalars())
-    # Plans and waivers tell their story in their own events (proposed, approved, missed...).
-    relief_ids = plan_ids_of(conn, borrower) + waiver_ids_of(conn, borrower)
+    # Plans, waivers and grace requests tell their story in their own events (proposed,
+    # approved, missed...).
+    relief_ids = (plan_ids_of(conn, borrower) + waiver_ids_of(conn, borrower)
+                  + grace_request_ids_of(conn, borrower))
     entries: list[Entry] = []
     for event in conn.execute(
         select(domain_events).where(or_(domain_events.c.subject == case_id,

@@ -40,8 +40,9 @@ class Claimed:
 
 
 def claim_due(conn: Connection, *, now: datetime, worker: str, limit: int,
-              stale_before: datetime) -> list[Claimed]:
-    """Lock and mark up to `limit` due messages (and stale claims) as this worker's."""
+              stale_before: datetime, only: Sequence[str] | None = None) -> list[Claimed]:
+    """Lock and mark up to `limit` due messages (and stale claims) as this worker's; `only`:
+    just these messages (one a borrower is waiting for), if they are due."""
     now, stale_before = now.astimezone(UTC), stale_before.astimezone(UTC)  # see strategy_repo.upsert
     due = and_(
         contacts.c.channel.in_(MESSAGE_CHANNELS),
@@ -51,6 +52,8 @@ def claim_due(conn: Connection, *, now: datetime, worker: str, limit: int,
             and_(contacts.c.status == "sending", contacts.c.claimed_at < stale_before),
         ),
     )
+    if only is not None:
+        due = and_(due, contacts.c.contact_id.in_(list(only)))
     rows = conn.execute(
         select(contacts.c.contact_id, contacts.c.channel, contacts.c.status, contacts.c.attempts)
         .where(due)

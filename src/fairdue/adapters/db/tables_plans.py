@@ -1,6 +1,6 @@
 """Repayment plans, grace periods, waivers and affordability.
 
-The tables; migration 0004 creates them. Money is a BIGINT of minor units as elsewhere.
+The tables; migration 0004 creates them (grace requests: 0009). Money is a BIGINT of minor units as elsewhere.
 """
 
 from __future__ import annotations
@@ -87,6 +87,29 @@ grace_periods = Table(
 )
 Index("ix_grace_periods_borrower_id", grace_periods.c.borrower_id)
 
+grace_requests = Table(
+    "grace_requests",
+    metadata,
+    # A borrower asks for a grace period (on the portal, or staff on their behalf); a
+    # supervisor approves it, which grants `grace_id` in the same transaction, or rejects
+    # it with a reason (migration 0009).
+    Column("request_id", String(64), primary_key=True),
+    Column("borrower_id", ID, ForeignKey("borrowers.borrower_id"), nullable=False),
+    Column("case_id", String(64), nullable=True),
+    Column("days", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", TS, nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", TS, nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    Column("grace_id", String(64), ForeignKey("grace_periods.grace_id"), nullable=True),
+)
+Index("ix_grace_requests_borrower_id", grace_requests.c.borrower_id)
+Index("ix_grace_requests_status_requested_at", grace_requests.c.status,
+      grace_requests.c.requested_at)
+
 penalty_freezes = Table(
     "penalty_freezes",
     metadata,
@@ -135,5 +158,5 @@ waiver_credits = Table(
 )
 Index("ix_waiver_credits_loan_id", waiver_credits.c.loan_id)
 
-__all__ = ["grace_periods", "metadata", "penalty_freezes", "plan_installments", "plans",
+__all__ = ["grace_periods", "grace_requests", "metadata", "penalty_freezes", "plan_installments", "plans",
            "waiver_credits", "waivers"]

@@ -122,7 +122,15 @@ def check_pre_session_csrf(request: Request, sent: str | None) -> None:
 
 def install(api: FastAPI) -> None:
     """Mount the pages, their static files and their error pages on `api`."""
-    from fairdue.api.pages import field, portal, portal_visit, reports, staff
+    from fairdue.api.pages import (
+        field,
+        portal,
+        portal_grace,
+        portal_visit,
+        reports,
+        staff,
+        staff_relief,
+    )
 
     async def on_login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)
@@ -137,7 +145,9 @@ def install(api: FastAPI) -> None:
     api.add_exception_handler(PageForbidden, on_forbidden)
     api.mount("/static", StaticFiles(packages=[("fairdue", "web/static")]), name="static")
     api.include_router(staff.router)
+    api.include_router(staff_relief.router)
     api.include_router(portal.router)
     api.include_router(portal_visit.router)
+    api.include_router(portal_grace.router)
     api.include_router(field.router)
     api.include_router(reports.router)

@@ -165,6 +165,29 @@ _WORDS: dict[str, tuple[str, str]] = {
     "language": ("English", "中文"),
     "back": ("返回", "Back"),
     "none": ("无", "none"),
+    # grace requests (api/pages/portal_grace.py; the approvals page)
+    "ask_grace": ("申请宽限期", "Ask for time"),
+    "grace_note": ("如果您暂时无法还款（例如生病住院或失业），可以申请最多 {days} 天的宽限期。"
+                   "主管批准后，宽限期内我们不会就欠款联系您。申请本身不会暂停催收，"
+                   "在得到答复前请照常还款或与我们联系。",
+                   "If you cannot pay for a while (for example a hospital stay or a lost job), "
+                   "you can ask for up to {days} days of grace. Once a supervisor approves it, "
+                   "we do not contact you about the debt during those days. Asking alone "
+                   "pauses nothing: until you have an answer, pay as usual or call us."),
+    "grace_requested": ("宽限期申请已提交，主管会尽快答复。编号：",
+                        "Your request is sent; a supervisor will answer soon. Reference:"),
+    "grace_days": ("需要的天数", "Days you need"),
+    "grace_reason": ("原因（发生了什么）", "Why (what happened)"),
+    "send": ("提交", "Send"),
+    "days": ("天", "days"),
+    "my_grace_requests": ("我的宽限期申请", "My requests for time"),
+    "grace_requests": ("宽限期申请", "Grace requests"),
+    "grace_status_requested": ("等待答复", "waiting for an answer"),
+    "grace_status_approved": ("已批准", "approved"),
+    "grace_status_rejected": ("未批准", "not approved"),
+    "grace_status_withdrawn": ("已撤回", "withdrawn"),
+    "withdraw": ("撤回", "Withdraw"),
+    "grace_freeze_penalty": ("宽限期内停止计收罚息", "Stop penalty interest during the grace"),
     # field visits (api/pages/field.py)
     "field_day": ("今日外访路线", "Today's route"),
     "field_day_of": ("{name}（{badge}，{team} 组）· {day}", "{name} ({badge}, team {team}) · {day}"),
@@ -228,6 +251,59 @@ _WORDS: dict[str, tuple[str, str]] = {
     "slots_offered_done": ("已通过短信向借款人提供预约时间。",
                            "appointment times offered to the borrower by SMS."),
     "slots_offered": ("已通过短信提供 {n} 个时间。", "{n} times offered by SMS."),
+    # relief and visits on the case page (api/pages/staff_relief.py, _case_relief.html)
+    "relief_and_visits": ("还款安排与外访", "Relief and visits"),
+    "staff_propose_plan": ("为借款人制定分期还款计划", "Propose a repayment plan"),
+    "cadence": ("还款频率", "Cadence"),
+    "cadence_monthly": ("每月", "monthly"),
+    "cadence_biweekly": ("每两周", "every two weeks"),
+    "cadence_weekly": ("每周", "weekly"),
+    "freeze_penalty": ("计划执行期间停止计收罚息", "Stop penalty interest while the plan is active"),
+    "preview_plan": ("预览还款计划", "Preview the schedule"),
+    "propose_this_plan": ("提交此计划待审批", "Propose this plan"),
+    "plan_preview_note": ("预览（尚未保存）：请先向借款人读出还款计划，借款人同意后再提交。",
+                          "Preview, not recorded: read the schedule to the borrower, and propose "
+                          "it once they agree."),
+    "plan_proposed_staff": ("还款计划已提交，等待审批。编号：",
+                            "The plan is proposed and waits for a decision. Reference:"),
+    "plan_total": ("合计", "Total"),
+    "afford_unknown": ("未提供收入和支出，无法判断借款人能否负担。",
+                       "Affordability unknown: no income and expenses were given."),
+    "afford_ok": ("借款人可以负担：每期不超过 {max} {currency}。",
+                  "Affordable: no installment above {max} {currency}."),
+    "afford_over": ("超出借款人的负担能力：每期最多 {max} {currency}。",
+                    "Not affordable: the borrower can carry at most {max} {currency} an "
+                    "installment."),
+    "plan_needs_supervisor": ("需要主管审批并说明理由。",
+                              "A supervisor must approve it, with a reason."),
+    "request_waiver": ("申请减免", "Request a waiver"),
+    "relief_component": ("减免项目", "What to waive"),
+    "relief_amount": ("金额", "Amount"),
+    "waiver_requested": ("减免申请已提交，等待审批。编号：",
+                         "The waiver is requested and waits for a decision. Reference:"),
+    "request_visit": ("申请外访", "Request a visit"),
+    "visit_request_note": ("外访是例外手段：仅在 S5、S6 或 S7 情形下申请，由主管审批；"
+                           "投诉、异议、宽限期或还款计划执行期间不得申请。",
+                           "A visit is the exception: ask for one only on grounds S5, S6 or S7; "
+                           "a supervisor decides. None while a complaint, a dispute, a grace "
+                           "period or a repayment plan is in force."),
+    "visit_grounds": ("外访依据", "Grounds"),
+    "grounds_s5": ("S5 金额大且长期未还", "S5 large amount unpaid for long"),
+    "grounds_s6": ("S6 各渠道长期联系不上", "S6 unreachable on every channel"),
+    "grounds_s7": ("S7 多次违约或拒绝还款", "S7 repeated broken promises or refusals"),
+    "visit_requested": ("外访申请已提交，等待主管审批。编号：",
+                        "The visit is requested and waits for a supervisor's decision. "
+                        "Reference:"),
+    "visit_refused": ("按规定现在不能申请外访", "A visit may not be requested now"),
+    "visit_already_open": ("该案件已有进行中的外访 {visit}（{status}），每个案件同时只能有一个。",
+                           "This case already has visit {visit} ({status}); a case has one "
+                           "open visit at a time."),
+    "relief_refused": ("未能提交：", "Not done:"),
+    "relief_fix_fields": ("请检查以下项目：{fields}", "Check these fields: {fields}"),
+    "relief_field": ("其他项目", "another field"),
+    "relief_bad_installments": ("请填写期数（整数）。", "Give the number of installments (a whole number)."),
+    "relief_bad_date": ("请填写第一期还款日（年-月-日）。",
+                        "Give the first payment date (year-month-day)."),
     # reports (api/pages/reports.py) and the fairness section of the compliance page
     "reports": ("管理报表", "Reports"),
     "show": ("显示", "Show"),
@@ -235,6 +311,30 @@ _WORDS: dict[str, tuple[str, str]] = {
                       "Business dates {start} to {end} ({days} days); amounts in {currency}. "
                       "Every table can be downloaded as CSV."),
     "no_data": ("该期间没有数据。", "No data in this window."),
+    # the report's sections and figure titles (services/reports: sections, Figure.name)
+    "report_section_portfolio": ("资产组合", "Portfolio"),
+    "report_section_collection": ("催收", "Collection"),
+    "report_section_conduct": ("合规行为", "Conduct"),
+    "report_section_strategy_variants": ("策略变体", "Strategy variants"),
+    "report_section_fairness_s18": ("公平性（S18）", "Fairness (S18)"),
+    "report_roll_rates": ("迁徙率矩阵", "Roll-rate matrix"),
+    "report_cure_rate": ("治愈率", "Cure rate"),
+    "report_recovery_by_bucket": ("按账龄的回收", "Recovery by bucket"),
+    "report_recovery_by_vintage": ("按放款月份的回收", "Recovery by vintage"),
+    "report_ptp_kept_rate": ("承诺还款兑现率", "Promise-to-pay kept rate"),
+    "report_right_party_contact_rate": ("本人接通率", "Right-party contact rate"),
+    "report_contacts_and_cost": ("各渠道联系量及每回收单位成本",
+                                 "Contacts per channel and cost per unit recovered"),
+    "report_field_visits": ("外访及结果", "Field visits and outcomes"),
+    "report_complaints_per_10k": ("每万户投诉数", "Complaints per 10,000 accounts"),
+    "report_refused_by_rule": ("按规则拦截的联系", "Contacts refused by rule"),
+    "report_variants": ("策略变体（冠军/挑战者）", "Strategy variants (champion/challenger)"),
+    "report_fairness_gender": ("按性别的公平性（S18）", "Fairness by gender (S18)"),
+    "report_fairness_age_band": ("按年龄段的公平性（S18）", "Fairness by age band (S18)"),
+    "report_fairness_occupation": ("按职业的公平性（S18）", "Fairness by occupation (S18)"),
+    "report_fairness_ethnicity": ("按民族的公平性（S18）", "Fairness by ethnicity (S18)"),
+    "report_explained_in_english": ("各图表的说明目前只有英文版本。",
+                                    "Each figure's explanation is in English for now."),
     "fairness_flagged": ("超过阈值的公平性差异", "Fairness disparities above the threshold"),
     "fairness_none_flagged": ("没有超过阈值的公平性差异。",
                               "No fairness disparity above the configured threshold."),
@@ -265,6 +365,10 @@ def t(key: str, lang: str, **values: object) -> str:
     zh, en = _WORDS[key]
     text = en if lang == "en" else zh
     return text.format(**values) if values else text
+
+
+def has(key: str) -> bool:
+    return key in _WORDS
 
 
 def keys() -> list[str]:

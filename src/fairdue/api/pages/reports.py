@@ -4,6 +4,7 @@ the page, the HTML report and the CSV files cannot disagree."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
@@ -13,7 +14,7 @@ from fastapi.responses import Response
 
 from fairdue.adapters.report_writer import csv_text, figure_html
 from fairdue.api.pages import PageForbidden, app_of, language, page_guard, render
-from fairdue.api.pages.i18n import t
+from fairdue.api.pages.i18n import has, t
 from fairdue.api.permissions import Principal
 from fairdue.api.reports import parse_day, report_window
 from fairdue.errors import InvalidInput
@@ -29,6 +30,16 @@ def _report(request: Request, start_text: str | None, end_text: str | None) -> R
     application = app_of(request)
     first, last = report_window(application, start, end)
     return build_report(application, start=first, end=last)
+
+
+def _slug(title: str) -> str:
+    return "_".join("".join(c if c.isalnum() else " " for c in title.lower()).split())
+
+
+def _words(key: str, english: str, lang: str) -> str:
+    """The page's words for a report heading; the report's own (English) for one the
+    dictionary does not know yet, rather than no heading (tests check every one is known)."""
+    return t(key, lang) if has(key) else english
 
 
 def _query(start: date, end: date) -> str:
@@ -49,9 +60,12 @@ def reports_page(request: Request,
                       report=None, sections=[], flagged=[], start=start_text or "",
                       end=end_text or "")
     query = _query(report.window.start, report.window.end)
-    no_data = t("no_data", language(request))
-    sections = [(title, [figure_html(f, csv_href=f"/reports/{f.name}.csv?{query}",
-                                     no_data=no_data) for f in figures])
+    lang = language(request)
+    no_data = t("no_data", lang)
+    sections = [(_words("report_section_" + _slug(title), title, lang),
+                 [figure_html(replace(f, title=_words("report_" + f.name, f.title, lang)),
+                              csv_href=f"/reports/{f.name}.csv?{query}", no_data=no_data)
+                  for f in figures])
                 for title, figures in report.sections]
     return render(request, "reports.html", principal, error=None, report=report,
                   sections=sections, flagged=[text for f in report.figures() for text in f.flagged],
