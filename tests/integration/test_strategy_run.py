@@ -368,3 +368,44 @@ def test_an_attempt_is_judged_by_what_was_in_force_when_it_was_made(app: App) ->
                              at=datetime(2026, 7, 1, 16, 0, tzinfo=CST))
     assert morning.lawful
     assert not evening.lawful and evening.rules == ("CN-12",)
+
+
+def test_the_runs_bulk_reads_give_what_the_typed_reads_give(app: App, clock: MovingClock) -> None:
+    """The daily run reads a partition's facts straight through the driver (text dates on
+    SQLite); they must come back as the typed single-borrower reads give them: dates, aware
+    UTC times, the same attempts in the same order."""
+    from fairdue.adapters.db import strategy_repo as repo
+
+    run_days(app, through=DAY1)
+    record_contact(app, borrower_id="B1", channel="call", outcome="refused",
+                   at=datetime(2026, 7, 1, 10, 0, tzinfo=CST))
+    record_contact(app, borrower_id="B1", channel="sms", outcome="delivered",
+                   at=datetime(2026, 7, 1, 10, 5, tzinfo=CST))
+    record_contact(app, borrower_id="B2", channel="call", outcome="no_answer",
+                   at=datetime(2026, 7, 1, 11, 0, tzinfo=CST))
+    restrict_contact(app, borrower_id="B2", kind="opt_out", channel="sms",
+                     at=datetime(2026, 7, 1, 12, 0, tzinfo=CST))
+    set_preferences(app, borrower_id="B1", channels=["sms", "call"], agreed=("19:00", "20:00"))
+    borrowers = ["B1", "B2", "B3"]
+    since = datetime(2026, 6, 30, tzinfo=UTC)
+    with app.engine.connect() as conn:
+        states = repo.channel_states_of(conn, borrowers)
+        planned_on = {s.last_planned_on for m in states.values() for s in m.values()}
+        assert DAY1 in planned_on  # a date, not text
+        for borrower in borrowers:
+            for channel, state in states.get(borrower, {}).items():
+                assert state == repo.channel_state_of(conn, borrower, channel)
+            assert repo.standings_of(conn, borrowers).get(borrower, repo.ContactStanding()) \
+                == repo.standing_of(conn, borrower)
+            assert repo.recent_attempts(conn, borrowers, since).get(borrower, []) \
+                == repo.attempts_of(conn, borrower, since)
+        assert repo.standings_of(conn, ["B1"])["B1"].last_rpc_at == datetime(
+            2026, 7, 1, 2, 0, tzinfo=UTC)
+        assert [a.channel for a in repo.recent_attempts(conn, ["B1"], since)["B1"]] == [
+            "call", "sms"]
+        restriction, = repo.restrictions_of(conn, borrowers, DAY1)["B2"]
+        assert (restriction.kind, restriction.channel, restriction.started_at) == (
+            "opt_out", "sms", datetime(2026, 7, 1, 4, 0, tzinfo=UTC))
+        prefs = repo.preferences_of(conn, borrowers)
+        assert list(prefs) == ["B1"]
+        assert prefs["B1"] == repo.Preferences(frozenset({"sms", "call"}), "19:00", "20:00")

@@ -29,7 +29,6 @@ from fairdue.domain.money import Money
 from fairdue.domain.relief import accrue
 from fairdue.services.arrears import reconcile_cases
 from fairdue.services.relief import partition_freezes
-from fairdue.services.sharding import cached_shard_of
 from fairdue.services.unit_of_work import UnitOfWork
 
 #: The run reads and rewrites pages all over a large file: 256 MiB of SQLite page cache.
@@ -83,8 +82,7 @@ def age_partition(uow: UnitOfWork, app: App, day: date, shard_from: int, shard_t
             currency[loan.borrower_id] = ledger.currency
         items.append(LoanArrears(loan_id, dpd, Money.from_minor(amount_due, ledger.currency)))
     uow.record(events)
-    open_cases = load_partition_open_cases(conn, shard_from=shard_from, shard_to=shard_to,
-                                           shard_of=cached_shard_of)
+    open_cases = load_partition_open_cases(conn, shard_from=shard_from, shard_to=shard_to)
     for borrower_id in open_cases:
         per_borrower.setdefault(borrower_id, [])
     arrears = {

@@ -77,6 +77,7 @@ def reconcile_cases(
         open_cases = load_open_cases(conn, arrears.keys())
     new: list[Case] = []
     changed: list[Case] = []
+    followed: list[Case] = []  # still open, in the same bucket: only the figures moved
     opened = cured = updated = 0
     for borrower_id, position in arrears.items():
         before = open_cases.get(borrower_id)
@@ -99,9 +100,11 @@ def reconcile_cases(
             changed.append(case)
             cured += 1
         elif snapshot != (case.dpd, case.bucket, case.amount_due):
-            changed.append(case)
+            # `before` is this very case, changed in place: its old bucket is the snapshot's.
+            moved = snapshot is None or case.bucket != snapshot[1]
+            (changed if moved else followed).append(case)
             updated += 1
         uow.record(case.events)
         case.events.clear()
-    save_cases(conn, new, changed)
+    save_cases(conn, new, changed, followed)
     return CaseChanges(opened, cured, updated)

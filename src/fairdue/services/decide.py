@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fairdue.adapters.db import strategy_repo as repo
-from fairdue.adapters.db.bulk import insert_dicts
 from fairdue.adapters.db.tables import contacts, decisions
 from fairdue.domain.compliance.engine import zone
 from fairdue.domain.compliance.guard import new_ledger
@@ -36,7 +36,7 @@ from fairdue.domain.contact_outcomes import (
     days_unreachable,
 )
 from fairdue.domain.contact_schedule import planned_send_time, window_rule
-from fairdue.domain.policy import CaseFacts, PolicyDecision
+from fairdue.domain.policy import CaseFacts
 from fairdue.services.guard_feed import feed_guard, history_since, number_key
 from fairdue.services.plans import plan_standings
 from fairdue.services.strategy import Strategy
@@ -89,13 +89,49 @@ class CaseInputs:
     plans: dict[str, int | None] = field(default_factory=dict)
 
 
+#: The columns of the rows a decision writes, in the order `Planned` holds their values.
+DECISION_COLUMNS = ("decision_id", "case_id", "borrower_id", "business_date", "policy_version",
+                    "variant", "step", "facts", "actions", "rules_checked", "decided_at")
+CONTACT_COLUMNS = ("contact_id", "case_id", "borrower_id", "decision_id", "channel", "template",
+                   "language", "priority", "scheduled_at", "status", "blocked_by",
+                   "blocked_reason", "reason", "attempts", "idempotency_key", "created_at",
+                   "updated_at")
+
+
+def _json_encoder() -> Callable[[Any], str]:
+    """`json.dumps(value, ensure_ascii=False)`, with the C encoder made once instead of per
+    call (half the cost of encoding a decision's facts and actions, two per case), and no
+    check for circular references, which plain facts cannot have. Falls back to the plain
+    encoder where the C one is missing."""
+    plain = json.JSONEncoder(ensure_ascii=False)
+    if c_make_encoder is None:  # pragma: no cover - CPython has it
+        return plain.encode
+    encode = c_make_encoder(None, plain.default, encode_basestring, None, ": ", ", ",
+                            False, False, True)
+    join = "".join
+
+    def dumps(value: Any) -> str:
+        return join(encode(value, 0))
+
+    return dumps
+
+
+to_json = _json_encoder()
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 @dataclass
 class Planned:
-    """The rows one partition's decisions produce, written together."""
+    """The rows one partition's decisions produce, written together: decisions and contacts
+    as tuples in `DECISION_COLUMNS` / `CONTACT_COLUMNS` order (a hundred thousand dicts would
+    cost more than writing them), channels planned as (borrower, channel)."""
 
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    contacts: list[dict[str, Any]] = field(default_factory=list)
-    planned: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[tuple[Any, ...]] = field(default_factory=list)
+    contacts: list[tuple[Any, ...]] = field(default_factory=list)
+    planned: list[tuple[str, str]] = field(default_factory=list)
     assignments: list[dict[str, Any]] = field(default_factory=list)
     tally: DecideTally = field(default_factory=DecideTally)
 
@@ -121,45 +157,81 @@ def decide_partition(uow: UnitOfWork, strategy: Strategy, day: date, shard_from:
         history=repo.recent_attempts(conn, ids, history_since(strategy.profile, day)),
         plans=plan_standings(conn, ids, day),
     )
-    planned = decide_cases(strategy, day, now, inputs)
-    insert_dicts(conn, decisions, planned.decisions)
-    insert_dicts(conn, contacts, planned.contacts)
+    planned = decide_cases(strategy, day, now, inputs, db_value=repo.db_values(conn))
+    repo.insert_rows(conn, decisions, DECISION_COLUMNS, planned.decisions)
+    repo.insert_rows(conn, contacts, CONTACT_COLUMNS, planned.contacts)
     repo.assign_variants(conn, planned.assignments)
-    repo.mark_planned(conn, _last_per_key(planned.planned))
+    repo.mark_planned(conn, list(dict.fromkeys(planned.planned)), day)
     return planned.tally
 
 
-def decide_cases(strategy: Strategy, day: date, now: datetime, inputs: CaseInputs) -> Planned:
+def decide_cases(strategy: Strategy, day: date, now: datetime, inputs: CaseInputs, *,
+                 db_value: Callable[[Any], Any] = _same) -> Planned:
     """The pure part of the partition: facts, the policy's decision and the guard's verdict
-    on every action, for every open case; no database is touched."""
+    on every action, for every open case; no database is touched.
+
+    `db_value` turns the rows' dates and times into what the database driver stores (the
+    run's few distinct times are each converted once, not per row)."""
     policy = strategy.policy
+    profile = strategy.profile
     experiment = policy.experiment.name if policy.experiment is not None else None
-    guard = new_ledger(strategy.profile)
+    guard = new_ledger(profile)
     out = Planned()
     tally = out.tally
+    decisions_out = out.decisions
+    contacts_out = out.contacts
+    planned_out = out.planned
     no_states: dict[str, ChannelState] = {}
     blank = ContactStanding()
     stamp = f"{day:%Y%m%d}"
-    per_local_day = isinstance(strategy.profile.parameters, CnParameters)
+    per_local_day = isinstance(profile.parameters, CnParameters)
     # The rules every action of the day was put before: the profile's guard rules.
-    checked = json.dumps({"profile": strategy.profile.name, "rules": [
-        r.id for r in strategy.profile.rules if r.enforced_by == "guard"]})
+    checked = json.dumps({"profile": profile.name, "rules": [
+        r.id for r in profile.rules if r.enforced_by == "guard"]})
     blank_verdicts: dict[tuple[str, datetime | None, str], Decision] = {}
+    # Work that depends on the zone or the channels alone, not the case: done once each.
+    fresh_plans: dict[str, datetime | None] = {}
+    channels_of: dict[tuple[bool, bool, bool], tuple[str, ...]] = {}
+    holds: dict[frozenset[str], Decision | None] = {}
+    stored: dict[Any, Any] = {}
+
+    def db(value: Any) -> Any:
+        try:
+            return stored[value]
+        except KeyError:
+            stored[value] = converted = db_value(value)
+            return converted
+
+    business_date = db(day)
+    decided_at = db(now)
+    principal = inputs.principal
+    states = inputs.states
+    standings = inputs.standings
+    restrictions = inputs.restrictions
+    preferences = inputs.preferences
+    history = inputs.history
+    plans = inputs.plans
+    decide = policy.decide
     for case in inputs.open_cases:
         borrower = case.borrower_id
+        case_id = case.case_id
         tz = zone(case.timezone)
-        channel_map = inputs.states.get(borrower, no_states)
-        standing = inputs.standings.get(borrower, blank)
+        channel_map = states.get(borrower, no_states)
+        standing = standings.get(borrower, blank)
         # Restrictions recorded as starting later are not in force yet.
-        in_force = [r for r in inputs.restrictions.get(borrower, ()) if r.started_at <= now]
-        prefs = inputs.preferences.get(borrower)
-        kinds = frozenset(r.kind for r in in_force)
-        available = available_channels(has_phone=case.has_phone, has_email=case.has_email,
-                                       has_app=case.has_app)
+        recorded = restrictions.get(borrower)
+        in_force = [r for r in recorded if r.started_at <= now] if recorded else []
+        prefs = preferences.get(borrower)
+        kinds = frozenset(r.kind for r in in_force) if in_force else frozenset()
+        reach = (case.has_phone, case.has_email, case.has_app)
+        available = channels_of.get(reach)
+        if available is None:
+            available = channels_of[reach] = available_channels(
+                has_phone=case.has_phone, has_email=case.has_email, has_app=case.has_app)
         facts = CaseFacts(
-            case_id=case.case_id, borrower_id=borrower, dpd=case.dpd, bucket=case.bucket,
+            case_id=case_id, borrower_id=borrower, dpd=case.dpd, bucket=case.bucket,
             amount_due_minor=case.amount_due_minor, currency=case.currency,
-            principal_outstanding_minor=inputs.principal.get(borrower, 0),
+            principal_outstanding_minor=principal.get(borrower, 0),
             loans=case.overdue_loans, case_age_days=(day - case.opened_on).days,
             days_since_rpc=days_between(standing.last_rpc_at, day, tz),
             consecutive_failures={c: channel_map[c].consecutive_failures
@@ -171,15 +243,16 @@ def decide_cases(strategy: Strategy, day: date, now: datetime, inputs: CaseInput
             if channel_map else _NEVER,
             promises_kept=standing.promises_kept, promises_broken=standing.promises_broken,
             refusals=standing.refusals,
-            active_plan=borrower in inputs.plans, days_to_plan_due=inputs.plans.get(borrower),
+            active_plan=borrower in plans, days_to_plan_due=plans.get(borrower),
             grace="grace" in kinds,
             open_dispute="dispute" in kinds, open_complaint="complaint" in kinds,
             has_phone=case.has_phone, has_email=case.has_email, has_app=case.has_app,
-            opted_out=frozenset(r.channel for r in in_force if r.kind == "opt_out" and r.channel),
+            opted_out=frozenset(r.channel for r in in_force if r.kind == "opt_out" and r.channel)
+            if in_force else frozenset(),
             preferred_channels=prefs.preferred_channels if prefs else frozenset(),
         )
-        decided = policy.decide(facts)
-        past = inputs.history.get(borrower)
+        decided = decide(facts)
+        past = history.get(borrower)
         if past and per_local_day:
             # `cn` counts per local day: what happened before today where the borrower is
             # cannot change today's verdicts.
@@ -190,69 +263,65 @@ def decide_cases(strategy: Strategy, day: date, now: datetime, inputs: CaseInput
         # zone alone: against a blank ledger, once per (channel, time, zone).
         last_event = None if fresh else feed_guard(guard, borrower, tz, in_force, past or (),
                                                    prefs, day)
-        hold = hold_refusal(kinds, strategy.profile) if kinds else None
-        planned = _plan(strategy, day, now, tz, last_event) if decided.actions else None
-        decision_id = f"{case.case_id}@{stamp}"
+        if kinds:
+            hold = holds.get(kinds, _UNSET)
+            if hold is _UNSET:
+                hold = holds[kinds] = hold_refusal(kinds, profile)
+        else:
+            hold = None
+        planned: datetime | None = None
+        if decided.actions:
+            if last_event is None:
+                planned = fresh_plans.get(tz.key, _UNSET)
+                if planned is _UNSET:
+                    planned = fresh_plans[tz.key] = _plan(strategy, day, now, tz, None)
+            else:
+                planned = _plan(strategy, day, now, tz, last_event)
+        decision_id = f"{case_id}@{stamp}"
         actions_out: list[dict[str, Any]] = []
         for index, action in enumerate(decided.actions):
-            if action.kind == "pause":
+            kind = action.kind
+            if kind == "pause":
                 actions_out.append({"kind": "pause", "reason": action.reason})
                 continue
             if hold is not None:
                 verdict = hold
             elif fresh:
-                key = (action.kind, planned, tz.key)
+                key = (kind, planned, tz.key)
                 verdict = blank_verdicts.get(key) or blank_verdicts.setdefault(
-                    key, _judge(new_ledger(strategy.profile), strategy, f"?{tz.key}",
-                                action.kind, planned, tz))
+                    key, _judge(new_ledger(profile), strategy, f"?{tz.key}", kind, planned, tz))
             else:
-                verdict = _judge(guard, strategy, borrower, action.kind, planned, None)
-            status = _START_STATUS[action.kind] if verdict.allowed else "blocked"
-            contact_id = f"{case.case_id}-{stamp}-{index}"
+                verdict = _judge(guard, strategy, borrower, kind, planned, None)
+            allowed = verdict.allowed
+            status = _START_STATUS[kind] if allowed else "blocked"
+            contact_id = f"{case_id}-{stamp}-{index}"
             tally.add(status)
-            actions_out.append({"kind": action.kind, "template": action.template,
+            actions_out.append({"kind": kind, "template": action.template,
                                 "priority": action.priority, "reason": action.reason,
                                 "contact_id": contact_id, "status": status,
                                 "blocked_by": list(verdict.rules)})
-            out.contacts.append({
-                "contact_id": contact_id, "case_id": case.case_id, "borrower_id": borrower,
-                "decision_id": decision_id, "channel": action.kind, "template": action.template,
-                "language": case.language, "priority": action.priority, "scheduled_at": planned,
-                "status": status, "blocked_by": ",".join(verdict.rules) or None,
-                "blocked_reason": " ".join(verdict.reasons) or None, "reason": action.reason,
-                "attempts": 0, "idempotency_key": idempotency_key(contact_id),
-                "created_at": now, "updated_at": now,
-            })
-            if verdict.allowed:
-                out.planned.append({"borrower_id": borrower, "channel": action.kind,
-                                    "last_planned_on": day})
-        out.decisions.append(_decision_row(decision_id, case.case_id, borrower, day, decided,
-                                           actions_out, checked, now))
+            contacts_out.append((
+                contact_id, case_id, borrower, decision_id, kind, action.template,
+                case.language, action.priority, db(planned), status,
+                ",".join(verdict.rules) or None, " ".join(verdict.reasons) or None,
+                action.reason, 0, idempotency_key(contact_id), decided_at, decided_at,
+            ))
+            if allowed:
+                planned_out.append((borrower, kind))
+        decisions_out.append((
+            decision_id, case_id, borrower, business_date, decided.policy_version,
+            decided.variant, decided.step, to_json(decided.facts_used),
+            to_json(actions_out), checked, decided_at,
+        ))
         if decided.variant is not None and experiment is not None:
-            out.assignments.append({"case_id": case.case_id, "experiment": experiment,
+            out.assignments.append({"case_id": case_id, "experiment": experiment,
                                     "variant": decided.variant, "policy_version": policy.version,
                                     "assigned_on": day})
         tally.decisions += 1
     return out
 
 
-def _decision_row(decision_id: str, case_id: str, borrower: str, day: date,
-                  decided: PolicyDecision, actions: list[dict[str, Any]],
-                  checked: str, now: datetime) -> dict[str, Any]:
-    return {
-        "decision_id": decision_id, "case_id": case_id, "borrower_id": borrower,
-        "business_date": day, "policy_version": decided.policy_version,
-        "variant": decided.variant, "step": decided.step,
-        "facts": json.dumps(decided.facts_used, ensure_ascii=False),
-        "actions": json.dumps(actions, ensure_ascii=False),
-        "rules_checked": checked,
-        "decided_at": now,
-    }
-
-
-def _last_per_key(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (borrower, channel): an upsert may not touch a row twice in a statement."""
-    return list({(r["borrower_id"], r["channel"]): r for r in rows}.values())
+_UNSET: Any = object()
 
 
 def _plan(strategy: Strategy, day: date, now: datetime, tz: ZoneInfo,

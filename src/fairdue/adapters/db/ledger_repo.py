@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -107,9 +108,12 @@ def load_loans(
     return result
 
 
-def _fetch(conn: Connection, sql: str, params: Sequence[object] = ()) -> list[Any]:
+def fetch(conn: Connection, sql: str, params: Sequence[object] = ()) -> list[Any]:
     """All rows of a query written with `?` marks, as the driver's own tuples, in the
-    connection's transaction: no Row objects for the hundred thousand rows of a run."""
+    connection's transaction: no Row objects for the hundred thousand rows of a run.
+
+    Values come back as the driver gives them: on SQLite dates and times are ISO text and
+    booleans 0/1 (the caller converts what it reads), on PostgreSQL Python objects."""
     if conn.dialect.name != "sqlite":
         sql = sql.replace("?", "%s")
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -120,7 +124,8 @@ def _fetch(conn: Connection, sql: str, params: Sequence[object] = ()) -> list[An
         cursor.close()
 
 
-class _Dates:
+
+class Dates:
     """Dates as the driver returns them (ISO text on SQLite), read once per distinct text."""
 
     def __init__(self) -> None:
@@ -158,12 +163,12 @@ def load_overdue_ledgers(
 
     A loan whose oldest unpaid installment is due before `before` has at least that one
     installment here, so the inner join loses no loan."""
-    dates = _Dates()
+    dates = Dates()
     rates: dict[str, DailyRate] = {}
     orders: dict[str, tuple[Component, ...]] = {}
     found: dict[str, tuple[tuple[Any, ...], list[Installment]]] = {}
     day = before.isoformat() if conn.dialect.name == "sqlite" else before
-    for row in _fetch(conn, _OVERDUE_SQL, (day, shard_from, shard_to, day)):
+    for row in fetch(conn, _OVERDUE_SQL, (day, shard_from, shard_to, day)):
         inst = Installment(row[13], dates(row[14]), *row[15:23])  # type: ignore[arg-type]
         entry = found.get(row[0])
         if entry is None:
@@ -311,50 +316,65 @@ def load_open_cases(conn: Connection, borrower_ids: Iterable[str]) -> dict[str, 
     return found
 
 
-_OPEN_CASE_BORROWERS_SQL = "SELECT borrower_id FROM cases WHERE status = 'open'"
-_OPEN_CASES_SQL = """
-SELECT case_id, borrower_id, currency, status, opened_on, closed_on, dpd, bucket,
-       amount_due_minor, overdue_loans
-FROM cases WHERE borrower_id IN ({marks})
-"""  # status is checked on each row: with it in the query SQLite would scan its index instead
+def partition_join(conn: Connection) -> str:
+    """How a partition's queries join their borrowers (a range of ix_borrowers_shard) to
+    the rows they want: on SQLite `CROSS JOIN`, which keeps the borrowers as the outer loop
+    (without statistics its planner would rather walk every open case by status and look
+    each borrower up); PostgreSQL plans a plain join well."""
+    return "CROSS JOIN" if conn.dialect.name == "sqlite" else "JOIN"
 
 
-def load_partition_open_cases(conn: Connection, *, shard_from: int, shard_to: int,
-                              shard_of: Callable[[str], int]) -> dict[str, Case]:
-    """The open cases of the borrowers in a shard range (they may need curing), by borrower.
+# A partition's open cases: its borrowers by the covering shard index, each joined to its
+# open case by the partial unique index on open cases.
+_PARTITION_OPEN_CASES_SQL = """
+SELECT c.case_id, c.borrower_id, c.currency, c.opened_on, c.closed_on, c.dpd, c.bucket,
+       c.amount_due_minor, c.overdue_loans
+FROM borrowers b {join} cases c ON c.borrower_id = b.borrower_id
+WHERE b.shard >= ? AND b.shard <= ? AND c.status = 'open'
+"""
 
-    Open cases are few next to borrowers: listing their borrower ids and keeping a
-    range's by `shard_of` (cached by the caller), then reading those cases by borrower,
-    costs less than joining every open case to its borrower's row in every partition."""
-    ids = [b for (b,) in _fetch(conn, _OPEN_CASE_BORROWERS_SQL)
-           if shard_from <= shard_of(b) <= shard_to]
-    dates = _Dates()
-    found: dict[str, Case] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        sql = _OPEN_CASES_SQL.format(marks=", ".join("?" * len(chunk)))
-        for r in _fetch(conn, sql, chunk):
-            if r[3] != "open":
-                continue
-            found[r[1]] = Case(
-                case_id=r[0],
-                borrower_id=r[1],
-                currency=r[2],
-                status=CaseStatus.OPEN,
-                opened_on=dates(r[4]),  # type: ignore[arg-type]
-                closed_on=dates(r[5]),
-                dpd=r[6],
-                bucket=r[7],
-                amount_due=Money.from_minor(r[8], r[2]),
-                overdue_loans=r[9],
-            )
-    return {b: found[b] for b in ids if b in found}
+
+def load_partition_open_cases(conn: Connection, *, shard_from: int, shard_to: int
+                              ) -> dict[str, Case]:
+    """The open cases of the borrowers in a shard range (they may need curing), by borrower,
+    in borrower order."""
+    dates = Dates()
+    rows = fetch(conn, _PARTITION_OPEN_CASES_SQL.format(join=partition_join(conn)),
+                 (shard_from, shard_to))
+    rows.sort(key=_second)
+    return {
+        r[1]: Case(
+            case_id=r[0],
+            borrower_id=r[1],
+            currency=r[2],
+            status=CaseStatus.OPEN,
+            opened_on=dates(r[3]),  # type: ignore[arg-type]
+            closed_on=dates(r[4]),
+            dpd=r[5],
+            bucket=r[6],
+            amount_due=Money.from_minor(r[7], r[2]),
+            overdue_loans=r[8],
+        )
+        for r in rows
+    }
+
+
+_second = operator.itemgetter(1)
 
 
 _CASE_STATE = ("status", "closed_on", "dpd", "bucket", "amount_due_minor", "overdue_loans")
 
 
-def save_cases(conn: Connection, new: list[Case], changed: list[Case]) -> None:
+_CASE_FIGURES = ("dpd", "amount_due_minor", "overdue_loans")
+
+
+def save_cases(conn: Connection, new: list[Case], changed: list[Case],
+               followed: Sequence[Case] = ()) -> None:
+    """Insert `new` cases, write the whole state of `changed` ones, and only the figures
+    (DPD, amount due, loans) of `followed` ones: open cases whose status and bucket stayed
+    as they were, which on an ordinary day is nearly every case. An UPDATE rewrites the
+    entries of every index on a column it sets; leaving status and bucket out spares the
+    status, bucket and open-borrower indexes a hundred thousand needless rewrites a run."""
     def values(case: Case) -> tuple[object, ...]:
         return (case.status.value, case.closed_on, case.dpd, case.bucket, case.amount_due.minor,
                 case.overdue_loans)
@@ -363,3 +383,5 @@ def save_cases(conn: Connection, new: list[Case], changed: list[Case]) -> None:
                 [(c.case_id, c.borrower_id, c.currency, c.opened_on, *values(c)) for c in new])
     bulk_update(conn, cases, ("case_id",), _CASE_STATE,
                 [(*values(c), c.case_id) for c in changed])
+    bulk_update(conn, cases, ("case_id",), _CASE_FIGURES,
+                [(c.dpd, c.amount_due.minor, c.overdue_loans, c.case_id) for c in followed])

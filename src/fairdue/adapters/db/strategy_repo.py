@@ -8,27 +8,25 @@ sets. Times come back as UTC-aware datetimes on both databases.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from fairdue.adapters.db.bulk import bulk_insert
+from fairdue.adapters.db.ledger_repo import Dates, fetch, partition_join
 from fairdue.adapters.db.tables import (
     borrower_contact_facts,
-    borrowers,
     cases,
     channel_states,
     contact_attempts,
-    contact_preferences,
-    contact_restrictions,
     contacts,
     decisions,
     experiment_assignments,
-    installments,
-    loans,
     policies,
 )
 from fairdue.domain.contact_holds import Restriction
@@ -64,63 +62,115 @@ class OpenCase:
     has_app: bool
 
 
+# A partition's open cases with what the guard needs of their borrowers: the partition's
+# borrowers by the covering shard index, each joined to its open case (if any).
+_OPEN_CASES_SQL = """
+SELECT c.case_id, c.borrower_id, c.dpd, c.bucket, c.amount_due_minor, c.currency,
+       c.overdue_loans, c.opened_on, b.timezone, b.language, b.phone_index, b.has_email,
+       b.has_app
+FROM borrowers b {join} cases c ON c.borrower_id = b.borrower_id
+WHERE b.shard >= ? AND b.shard <= ? AND c.status = 'open'
+"""
+
+
 def open_cases(conn: Connection, shard_from: int, shard_to: int) -> list[OpenCase]:
-    """The open cases of borrowers in the shard range, with what the guard needs to know."""
-    query = (
-        select(
-            cases.c.case_id, cases.c.borrower_id, cases.c.dpd, cases.c.bucket,
-            cases.c.amount_due_minor, cases.c.currency, cases.c.overdue_loans, cases.c.opened_on,
-            borrowers.c.timezone, borrowers.c.language, borrowers.c.phone_index.is_not(None),
-            borrowers.c.has_email, borrowers.c.has_app,
-        )
-        .select_from(cases)
-        .join(borrowers, borrowers.c.borrower_id == cases.c.borrower_id)
-        .where(cases.c.status == "open", borrowers.c.shard.between(shard_from, shard_to))
-        .order_by(cases.c.case_id)
-    )
+    """The open cases of borrowers in the shard range, with what the guard needs to know,
+    in case id order."""
+    dates = Dates()
+    rows = fetch(conn, _OPEN_CASES_SQL.format(join=partition_join(conn)), (shard_from, shard_to))
+    rows.sort(key=_first)
     return [
-        OpenCase(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]),
-                 bool(r[11]), bool(r[12]))
-        for r in conn.execute(query)
+        OpenCase(r[0], r[1], r[2], r[3], r[4], r[5], r[6], dates(r[7]),  # type: ignore[arg-type]
+                 r[8], r[9], r[10] is not None, bool(r[11]), bool(r[12]))
+        for r in rows
     ]
+
+
+_first = itemgetter(0)
+
+_PRINCIPAL_SQL = """
+SELECT l.borrower_id, SUM(i.principal_minor - i.principal_paid_minor)
+FROM loans l JOIN installments i ON i.loan_id = l.loan_id
+WHERE l.next_unpaid_due_on < ? AND l.shard >= ? AND l.shard <= ?
+GROUP BY l.borrower_id
+"""
 
 
 def principal_outstanding(conn: Connection, shard_from: int, shard_to: int, day: date
                           ) -> dict[str, int]:
     """Unpaid principal of the loans in arrears (an installment due before `day` unpaid) of
     the shard range's borrowers: the same index range the daily run ages loans by."""
-    query = (
-        select(loans.c.borrower_id,
-               func.sum(installments.c.principal_minor - installments.c.principal_paid_minor))
-        .select_from(loans)
-        .join(installments, installments.c.loan_id == loans.c.loan_id)
-        .where(loans.c.next_unpaid_due_on < day, loans.c.shard.between(shard_from, shard_to))
-        .group_by(loans.c.borrower_id)
-    )
-    return {r[0]: int(r[1] or 0) for r in conn.execute(query)}
+    return {r[0]: int(r[1] or 0)
+            for r in fetch(conn, _PRINCIPAL_SQL, (_bind_date(conn, day), shard_from, shard_to))}
 
 
 #: Borrower ids per IN list: well under SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 2000
 
 
-def _rows_for(conn: Connection, table: Any, borrower_ids: Sequence[str], *extra: Any) -> list[Any]:
-    """Rows of `table` for these borrowers, by index probes in chunks (never a scan of the
-    open cases per table, which grew with every partition)."""
+def _bind_date(conn: Connection, day: date) -> object:
+    """A date as the raw driver must be given it: ISO text on SQLite (what SQLAlchemy
+    stores), the date itself on PostgreSQL."""
+    return day.isoformat() if conn.dialect.name == "sqlite" else day
+
+
+def _bind_time(conn: Connection, moment: datetime) -> object:
+    """A time as the raw driver must be given it: naive UTC text on SQLite, in SQLAlchemy's
+    storage format (so text comparison is time order), aware UTC on PostgreSQL."""
+    if conn.dialect.name == "sqlite":
+        return _bind_time_sqlite(moment)
+    return moment.astimezone(UTC)
+
+
+def _bind_time_sqlite(moment: datetime) -> str:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+class _Times:
+    """Times as the driver returns them (text on SQLite), UTC-aware, each text read once."""
+
+    def __init__(self) -> None:
+        self._seen: dict[object, datetime | None] = {None: None}
+
+    def __call__(self, value: object) -> datetime | None:
+        try:
+            return self._seen[value]
+        except KeyError:
+            parsed = utc(value if isinstance(value, datetime)
+                         else datetime.fromisoformat(str(value)))
+            self._seen[value] = parsed
+            return parsed
+
+
+def _rows_for(conn: Connection, sql: str, borrower_ids: Sequence[str],
+              extra: Sequence[object] = ()) -> list[Any]:
+    """Rows of `sql` (with `{ids}` where the IN list goes, then `extra` parameters) for these
+    borrowers, by index probes in chunks (never a scan of the open cases per table, which
+    grew with every partition). Plain driver tuples: a run reads a few hundred thousand."""
     found: list[Any] = []
+    full = sql.format(ids=", ".join("?" * _CHUNK))
     for start in range(0, len(borrower_ids), _CHUNK):
         chunk = list(borrower_ids[start:start + _CHUNK])
-        found.extend(conn.execute(
-            select(table).where(table.c.borrower_id.in_(chunk), *extra)
-        ).mappings())
+        text = full if len(chunk) == _CHUNK else sql.format(ids=", ".join("?" * len(chunk)))
+        found.extend(fetch(conn, text, [*chunk, *extra]))
     return found
+
+
+_CHANNEL_STATES_SQL = """
+SELECT borrower_id, channel, last_planned_on, last_attempt_at, last_success_at,
+       consecutive_failures
+FROM channel_states WHERE borrower_id IN ({ids})
+"""
 
 
 def channel_states_of(conn: Connection, borrower_ids: Sequence[str]
                       ) -> dict[str, dict[str, ChannelState]]:
     found: dict[str, dict[str, ChannelState]] = defaultdict(dict)
-    for r in _rows_for(conn, channel_states, borrower_ids):
-        found[r["borrower_id"]][r["channel"]] = _channel_state(r)
+    dates, times = Dates(), _Times()
+    for r in _rows_for(conn, _CHANNEL_STATES_SQL, borrower_ids):
+        found[r[0]][r[1]] = ChannelState(dates(r[2]), times(r[3]), times(r[4]), r[5])
     return found
 
 
@@ -129,9 +179,17 @@ def _channel_state(r: Any) -> ChannelState:
                         utc(r["last_success_at"]), r["consecutive_failures"])
 
 
+_STANDINGS_SQL = """
+SELECT borrower_id, last_rpc_at, failed_in_a_row, unreachable_since, refusals,
+       promises_kept, promises_broken
+FROM borrower_contact_facts WHERE borrower_id IN ({ids})
+"""
+
+
 def standings_of(conn: Connection, borrower_ids: Sequence[str]) -> dict[str, ContactStanding]:
-    return {r["borrower_id"]: _standing(r)
-            for r in _rows_for(conn, borrower_contact_facts, borrower_ids)}
+    times = _Times()
+    return {r[0]: ContactStanding(times(r[1]), r[2], times(r[3]), r[4], r[5], r[6])
+            for r in _rows_for(conn, _STANDINGS_SQL, borrower_ids)}
 
 
 def _standing(r: Any) -> ContactStanding:
@@ -141,23 +199,23 @@ def _standing(r: Any) -> ContactStanding:
     )
 
 
-def _restriction_in_force(day: date) -> Any:
-    return and_(
-        contact_restrictions.c.lifted_at.is_(None),
-        or_(contact_restrictions.c.until_on.is_(None), contact_restrictions.c.until_on >= day),
-    )
+_RESTRICTIONS_SQL = """
+SELECT borrower_id, kind, channel, started_at, until_on
+FROM contact_restrictions
+WHERE borrower_id IN ({ids}) AND lifted_at IS NULL AND (until_on IS NULL OR until_on >= ?)
+"""
 
 
 def restrictions_of(conn: Connection, borrower_ids: Sequence[str], day: date
                     ) -> dict[str, list[Restriction]]:
     """Restrictions in force on `day` for these borrowers, oldest first."""
-    rows = sorted(_rows_for(conn, contact_restrictions, borrower_ids, _restriction_in_force(day)),
-                  key=lambda r: (r["borrower_id"], utc(r["started_at"]) or datetime.min))
+    dates, times = Dates(), _Times()
+    rows = [(r[0], r[1], r[2], times(r[3]) or datetime.min, dates(r[4]))
+            for r in _rows_for(conn, _RESTRICTIONS_SQL, borrower_ids, (_bind_date(conn, day),))]
+    rows.sort(key=itemgetter(0, 3))
     found: dict[str, list[Restriction]] = defaultdict(list)
-    for r in rows:
-        found[r["borrower_id"]].append(
-            Restriction(r["kind"], r["channel"], utc(r["started_at"]) or datetime.min, r["until_on"])
-        )
+    for borrower, kind, channel, started_at, until_on in rows:
+        found[borrower].append(Restriction(kind, channel, started_at, until_on))
     return found
 
 
@@ -168,13 +226,16 @@ class Preferences:
     agreed_to: str | None
 
 
+_PREFERENCES_SQL = """
+SELECT borrower_id, preferred_channels, agreed_from, agreed_to
+FROM contact_preferences WHERE borrower_id IN ({ids})
+"""
+
+
 def preferences_of(conn: Connection, borrower_ids: Sequence[str]) -> dict[str, Preferences]:
     return {
-        r["borrower_id"]: Preferences(
-            frozenset(c for c in r["preferred_channels"].split(",") if c),
-            r["agreed_from"], r["agreed_to"],
-        )
-        for r in _rows_for(conn, contact_preferences, borrower_ids)
+        r[0]: Preferences(frozenset(c for c in r[1].split(",") if c), r[2], r[3])
+        for r in _rows_for(conn, _PREFERENCES_SQL, borrower_ids)
     }
 
 
@@ -186,18 +247,24 @@ class PastAttempt:
     outcome: str
 
 
+_ATTEMPTS_SQL = """
+SELECT borrower_id, at, channel, party, outcome
+FROM contact_attempts WHERE borrower_id IN ({ids}) AND at >= ? AND violated IS NULL
+"""
+
+
 def recent_attempts(conn: Connection, borrower_ids: Sequence[str], since: datetime
                     ) -> dict[str, list[PastAttempt]]:
     """Attempts since `since` (the guard's look-back), in time order, lawful ones only:
     an attempt the guard found unlawful was refused and counts toward no limit."""
     since = since.astimezone(UTC)
-    rows = _rows_for(conn, contact_attempts, borrower_ids, contact_attempts.c.at >= since,
-                     contact_attempts.c.violated.is_(None))
+    times = _Times()
+    rows = [(r[0], times(r[1]) or since, r[2], r[3], r[4])
+            for r in _rows_for(conn, _ATTEMPTS_SQL, borrower_ids, (_bind_time(conn, since),))]
+    rows.sort(key=itemgetter(1))
     found: dict[str, list[PastAttempt]] = defaultdict(list)
-    for r in sorted(rows, key=lambda r: utc(r["at"]) or since):
-        at = utc(r["at"])
-        assert at is not None
-        found[r["borrower_id"]].append(PastAttempt(at, r["channel"], r["party"], r["outcome"]))
+    for borrower, at, channel, party, outcome in rows:
+        found[borrower].append(PastAttempt(at, channel, party, outcome))
     return found
 
 
@@ -232,9 +299,55 @@ def assign_variants(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
     upsert(conn, experiment_assignments, list(rows), ["case_id", "experiment"])
 
 
-def mark_planned(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Remember the day a channel was last planned, for the policy's cadence."""
-    upsert(conn, channel_states, rows, ["borrower_id", "channel"], ["last_planned_on"])
+_MARK_PLANNED_SQL = """
+INSERT INTO channel_states (borrower_id, channel, last_planned_on) VALUES (?, ?, ?)
+ON CONFLICT (borrower_id, channel) DO UPDATE SET last_planned_on = excluded.last_planned_on
+"""
+
+
+def mark_planned(conn: Connection, planned: Sequence[tuple[str, str]], day: date) -> None:
+    """Remember the day a channel was last planned, for the policy's cadence: one upsert of
+    (borrower, channel) pairs, each at most once (a statement may not touch a row twice).
+    Plain driver parameters: a run plans a hundred thousand channels."""
+    if not planned:
+        return
+    on = _bind_date(conn, day)
+    conn.exec_driver_sql(_marks(conn, _MARK_PLANNED_SQL),
+                         [(borrower, channel, on) for borrower, channel in planned])
+
+
+def _marks(conn: Connection, sql: str) -> str:
+    return sql if conn.dialect.name == "sqlite" else sql.replace("?", "%s")
+
+
+def db_values(conn: Connection) -> Callable[[Any], Any]:
+    """What the driver is to be given for a Python value, as SQLAlchemy would store it: on
+    SQLite times as naive UTC text and dates as ISO text; on PostgreSQL the values as they
+    are (times made UTC, as everything else writes them)."""
+    if conn.dialect.name == "sqlite":
+        return _sqlite_value
+    return _postgresql_value
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _bind_time_sqlite(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _postgresql_value(value: Any) -> Any:
+    return as_utc(value) if isinstance(value, datetime) else value
+
+
+def insert_rows(conn: Connection, table: Any, columns: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:
+    """INSERT rows whose values `db_values` has prepared already, in one executemany."""
+    if rows:
+        bulk_insert(conn, table, columns, rows, ready=True)
 
 
 def attempts_of(conn: Connection, borrower_id: str, since: datetime) -> list[PastAttempt]:
