@@ -88,6 +88,8 @@ def test_the_visit_story_through_the_command_line(cli: tuple[CliRunner, str], tm
     assert "FA-0001, FA-0002" in booked
     credentials = dict(re.findall(r"credential (\S+)\s+badge FA-0001\s+code (\S+)", booked))
     ((credential, code),) = credentials.items()
+    alone = run(cli, "visit", "crew", visit, "--badge", "FA-0001", "--reason", "FA-0002 is ill")
+    assert alone.exit_code == 2 and "at least 2 collectors" in flat(alone.output)  # CN-06
 
     letter = tmp_path / "letter.html"
     ok(cli, "visit", "letter", credential, "--out", str(letter))

@@ -61,6 +61,7 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("POST", "/api/v1/visits/{visit_id}/amend", {}, "401 403 422 403 403 403 401 403"),
     ("POST", "/api/v1/visits/{visit_id}/evidence", {}, "401 403 422 403 403 403 401 403"),
     ("POST", "/api/v1/visits/{visit_id}/slots", {}, "401 403 403 404 403 403 401 403"),
+    ("POST", "/api/v1/visits/{visit_id}/crew", {}, "401 403 403 422 403 403 401 403"),
     # management's reports: aggregates, read by supervisors, compliance and admin
     ("GET", "/api/v1/reports", None, "401 403 403 200 200 200 401 403"),
     # pages: 303 to the sign-in page for a visitor who is not signed in (the integration
@@ -92,6 +93,8 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("POST", "/field/visits/{visit_id}/amend", {"reason": ""}, "303 403 404 403 403 403 403 303"),
     ("POST", "/supervise/visits/{visit_id}/slots", {"starts": "soon"},
      "303 403 403 422 403 403 403 303"),
+    ("POST", "/supervise/visits/{visit_id}/crew", {"reason": ""},
+     "303 403 403 404 403 403 403 303"),
     ("GET", "/compliance", None, "303 403 403 403 200 403 403 303"),
     ("GET", "/compliance/complaints", None, "303 403 403 200 200 403 403 303"),
     ("POST", "/compliance/complaints/{complaint_id}/answer", {"answer": "ok"},

@@ -19,13 +19,15 @@ from web_helpers import csrf_in, staff_browser
 from webapp import CST, PASSWORD, Web, propose_visit
 
 from fairdue.adapters.db.tables import audit_log
-from fairdue.adapters.db.tables_visits import visit_evidence
+from fairdue.adapters.db.tables_visits import visit_credentials, visit_evidence
 from fairdue.domain.field_agents import FieldAgent
 from fairdue.domain.geo import Point
 from fairdue.errors import InvalidInput
 from fairdue.services.evidence import stored_path
 from fairdue.services.field_agents import add_agent
 from fairdue.services.staff import add_user
+from fairdue.services.verification import verify_collector
+from fairdue.services.visit_crews import change_crew
 from fairdue.services.visits import confirm_slot
 
 PLACE = "北京市朝阳区建国路1号"
@@ -215,3 +217,38 @@ def test_user_add_links_the_badge_from_the_command_line(web: Web) -> None:
     assert taken.exit_code == 2 and "already belongs" in taken.output
     login = csrf_in(TestClient(web.client.app, base_url="https://testserver").get("/login").text)
     assert login
+
+
+def test_a_supervisor_gives_a_booked_visit_another_crew(web: Web) -> None:
+    visit_id = _booked_visit(web)
+    for badge, name in (("FA-0003", "赵六"), ("FA-0004", "孙七")):
+        add_agent(web.app, FieldAgent(badge, name, "north", ("北京",), Point(39.9, 116.3)),
+                  actor="admin")
+    sue, csrf = staff_browser(web, "sue")
+    page = sue.get("/supervise/approvals?lang=en")
+    assert "Booked visits" in page.text and "FA-0001, FA-0002" in page.text
+    nobody = sue.post(f"/supervise/visits/{visit_id}/crew",
+                      data={"badges": "FA-0003", "reason": "FA-0001 is ill", "csrf_token": csrf})
+    assert nobody.status_code == 422 and "at least 2 collectors" in nobody.text  # CN-06
+    changed = sue.post(f"/supervise/visits/{visit_id}/crew?lang=en",
+                       data={"badges": "FA-0003 FA-0004", "reason": "FA-0001 is ill",
+                             "csrf_token": csrf})
+    assert changed.status_code == 200 and "FA-0003, FA-0004" in changed.text
+    with web.app.engine.connect() as conn:
+        letters = conn.execute(select(visit_credentials.c.badge,
+                                      visit_credentials.c.revoked_at.is_(None))
+                               .where(visit_credentials.c.visit_id == visit_id)).all()
+    assert sorted((b, bool(live)) for b, live in letters) == [
+        ("FA-0001", False), ("FA-0002", False), ("FA-0003", True), ("FA-0004", True)]
+    # Without badges: chosen as at booking from everyone but the present crew (back to 1+2),
+    # and each new letter verifies for the borrower at the door.
+    again = change_crew(web.app, visit_id, actor="sue", reason="FA-0003 called in sick")
+    assert again.collectors == ("FA-0001", "FA-0002")
+    at_door = datetime(2026, 7, 3, 10, 5, tzinfo=CST)
+    for credential in again.credentials:
+        assert verify_collector(web.app, credential.badge, credential.code, at_door).verified
+    same = web.client.post(f"/api/v1/visits/{visit_id}/crew", headers=web.bearer("sue"),
+                           json={"badges": ["FA-0002", "FA-0001"], "reason": "x"})
+    assert same.status_code == 422 and "already the crew" in same.json()["detail"]
+    assert web.client.post(f"/api/v1/visits/{visit_id}/crew", headers=web.bearer("fay"),
+                           json={"reason": "x"}).status_code == 403

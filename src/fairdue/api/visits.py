@@ -39,6 +39,7 @@ from fairdue.services.evidence import add_evidence
 from fairdue.services.field_agents import agent, plan_team_routes
 from fairdue.services.staff import badge_of
 from fairdue.services.visit_appointments import offer_slots, visit_place
+from fairdue.services.visit_crews import change_crew
 from fairdue.services.visit_records import amend_record, check_in, check_out, submit_record, visit_record
 from fairdue.services.visit_store import SEPARATOR, load_row
 
@@ -459,3 +460,23 @@ def post_slots(visit_id: str, payload: OfferIn, application: AppDep,
     return {"visit_id": visit_id,
             "slots": [{"slot_no": n, "start": s.isoformat(), "end": e.isoformat()}
                       for n, s, e in offered]}
+
+
+class CrewChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000, description="why the crew changes")
+    badges: list[str] = Field(default_factory=list, max_length=6,
+                              description="the new crew; none: chosen as at booking, from "
+                                          "everyone but the present collectors")
+
+
+@router.post("/visits/{visit_id}/crew", responses=problem_responses(401, 403, 404, 409, 422),
+             summary="Give a booked visit another crew (the old letters stop verifying)")
+def post_crew(visit_id: str, payload: CrewChange, application: AppDep,
+              principal: Annotated[Principal, Depends(require_api("visit.schedule"))]
+              ) -> dict[str, Any]:
+    booking = change_crew(application, visit_id, actor=principal.id, reason=payload.reason,
+                          badges=payload.badges or None)
+    return {"visit_id": visit_id, "team": booking.team, "collectors": list(booking.collectors),
+            "starts_at": booking.starts_at.isoformat(), "ends_at": booking.ends_at.isoformat()}

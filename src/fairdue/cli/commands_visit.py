@@ -209,6 +209,27 @@ def visit_book(
              f"valid {c.valid_from.isoformat()} - {c.valid_to.isoformat()}")
 
 
+@visit_app.command("crew")
+def visit_crew(
+    visit: str,
+    reason: Annotated[str, typer.Option("--reason", help="Why the crew changes")],
+    badge: Annotated[list[str] | None, typer.Option(
+        "--badge", help="A collector of the new crew (repeat); none: chosen as at booking")] = None,
+    actor: Actor = "cli",
+    db: DbOption = None,
+) -> None:
+    """Give a booked visit another crew: the old letters stop verifying, new ones are signed."""
+    from fairdue.services.visit_crews import change_crew
+
+    with opened(db) as application:
+        booking = change_crew(application, visit, actor=actor, reason=reason, badges=badge)
+    _say(f"visit {visit}: crew now {', '.join(booking.collectors)} (team {booking.team}); "
+         "the previous letters are revoked")
+    for c in booking.credentials:
+        _say(f"  credential {c.credential_id}  badge {c.badge}  code {c.code}  "
+             f"valid {c.valid_from.isoformat()} - {c.valid_to.isoformat()}")
+
+
 @visit_app.command("letter")
 def visit_letter(credential: str, out: Annotated[str, typer.Option("--out", help="HTML file to write")],
                  db: DbOption = None) -> None:

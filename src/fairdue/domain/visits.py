@@ -106,6 +106,14 @@ class VisitBooked(_VisitEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class VisitCrewChanged(_VisitEvent):
+    name: ClassVar[str] = "VisitCrewChanged"
+    before: str
+    after: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class VisitCancelled(_VisitEvent):
     name: ClassVar[str] = "VisitCancelled"
     reason: str
@@ -209,6 +217,23 @@ class Visit:
         self.slot_start, self.slot_end, self.collectors = starts, ends, tuple(collectors)
         return VisitBooked(self.visit_id, self.case_id, starts.isoformat(), ends.isoformat(),
                            via, "|".join(collectors))
+
+    def change_crew(self, collectors: Sequence[str], min_collectors: int,
+                    reason: str) -> VisitCrewChanged:
+        """booked -> booked with other collectors (one is ill, a crew is needed elsewhere):
+        still enough of them (CN-06), the time unchanged; the service revokes the old
+        collectors' letters and signs new ones."""
+        _need_note(reason, "changing the crew of")
+        if len(set(collectors)) < min_collectors:
+            raise InvalidInput(f"a visit needs at least {min_collectors} collectors (CN-06); "
+                               f"got {len(set(collectors))}")
+        if sorted(set(collectors)) == sorted(self.collectors):
+            raise InvalidInput(f"{', '.join(sorted(collectors))} are already the crew of visit "
+                               f"{self.visit_id}")
+        self._move(frozenset({VisitStatus.BOOKED}), VisitStatus.BOOKED, "given another crew")
+        before, self.collectors = self.collectors, tuple(collectors)
+        return VisitCrewChanged(self.visit_id, self.case_id, "|".join(before),
+                                "|".join(collectors), reason.strip())
 
     def cancel(self, reason: str) -> VisitCancelled:
         """Any state before the collectors arrive -> cancelled."""

@@ -201,3 +201,20 @@ def test_an_amendment_changes_named_fields_and_keeps_the_rest() -> None:
         _record().amended({"collectors": "x"})
     with pytest.raises(InvalidInput, match="bad value"):
         _record().amended({"solution": "threaten"})
+
+
+def test_a_booked_visit_gets_another_crew_with_a_reason_and_enough_collectors() -> None:
+    visit = _booked()
+    with pytest.raises(InvalidInput, match="give a reason"):
+        visit.change_crew(["FA-3", "FA-4"], 2, " ")
+    with pytest.raises(InvalidInput, match="at least 2 collectors"):
+        visit.change_crew(["FA-3"], 2, "FA-1 is ill")
+    with pytest.raises(InvalidInput, match="already the crew"):
+        visit.change_crew(["FA-2", "FA-1"], 2, "FA-1 is ill")
+    changed = visit.change_crew(["FA-3", "FA-4"], 2, " FA-1 is ill ")
+    assert (changed.before, changed.after, changed.reason) == ("FA-1|FA-2", "FA-3|FA-4",
+                                                               "FA-1 is ill")
+    assert visit.collectors == ("FA-3", "FA-4") and visit.status is VisitStatus.BOOKED
+    visit.cancel("paid in full")
+    with pytest.raises(InvalidTransition, match="cannot be given another crew"):
+        visit.change_crew(["FA-1", "FA-2"], 2, "back")

@@ -33,6 +33,7 @@ from fairdue.api.visits import (
 from fairdue.domain.visits import RECORD_FIELDS, Reaction, Solution
 from fairdue.errors import FairdueError, InvalidInput, NotFound
 from fairdue.services.evidence import KINDS as EVIDENCE_KINDS
+from fairdue.services.visit_crews import change_crew
 
 router = APIRouter(include_in_schema=False)
 
@@ -213,4 +214,27 @@ def offer_visit_slots(request: Request, visit_id: str,
     if error is None:
         return RedirectResponse(f"/supervise/approvals?offered={visit_id}", status_code=303)
     return render(request, "approvals.html", principal, status=422,
+                  **approvals_context(application, error=error, done=done))
+
+
+@router.post("/supervise/visits/{visit_id}/crew")
+def change_visit_crew(request: Request, visit_id: str,
+                      principal: Annotated[Principal, Depends(page_guard("visit.schedule"))],
+                      reason: Annotated[str, Form()] = "", badges: Annotated[str, Form()] = "",
+                      csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Give a booked visit another crew (badges typed, or chosen as at booking); back to
+    the approvals page with the outcome."""
+    check_csrf(principal, csrf_token)
+    application = app_of(request)
+    wanted = [b for b in badges.replace(",", " ").split() if b]
+    error = done = None
+    try:
+        booking = change_crew(application, visit_id, actor=principal.id, reason=reason,
+                              badges=wanted or None)
+        done = f"{visit_id}: {t('crew_changed', language(request))} {', '.join(booking.collectors)}"
+    except NotFound:
+        raise PageForbidden(principal, "not_found", status=404) from None
+    except FairdueError as exc:
+        error = str(exc)
+    return render(request, "approvals.html", principal, status=422 if error else 200,
                   **approvals_context(application, error=error, done=done))

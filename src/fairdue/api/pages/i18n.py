@@ -187,6 +187,11 @@ _WORDS: dict[str, tuple[str, str]] = {
     "grace_status_rejected": ("未批准", "not approved"),
     "grace_status_withdrawn": ("已撤回", "withdrawn"),
     "withdraw": ("撤回", "Withdraw"),
+    # a booked visit's crew (api/pages/field.py: change_visit_crew)
+    "booked_visits": ("已预约的外访", "Booked visits"),
+    "new_crew": ("新的外访人员工号（留空则自动安排）", "New crew's badges (empty: chosen for you)"),
+    "change_crew": ("更换外访人员", "Change the crew"),
+    "crew_changed": ("外访人员已更换，原授权书已作废：", "crew changed, the old letters revoked:"),
     "grace_freeze_penalty": ("宽限期内停止计收罚息", "Stop penalty interest during the grace"),
     # field visits (api/pages/field.py)
     "field_day": ("今日外访路线", "Today's route"),

@@ -329,7 +329,9 @@ def approvals_context(application: App, *, error: str | None = None,
     waiting for appointment times to be offered (api/pages/field.py offers them)."""
     with application.engine.connect() as conn:
         to_schedule = find_visits(conn, status="approved")
-    return {"pending": pending(application), "to_schedule": to_schedule, "error": error,
+        booked = find_visits(conn, status="booked")
+    return {"pending": pending(application), "to_schedule": to_schedule, "booked": booked,
+            "error": error,
             "done": done}
 
 
