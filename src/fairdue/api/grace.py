@@ -88,8 +88,7 @@ def post_grace_request(payload: GraceAsk, application: AppDep,
     asked = request_grace(application, borrower_id=payload.borrower_id, days=payload.days,
                           reason=payload.reason, actor=principal.id)
     with application.engine.connect() as conn:
-        [row] = [r for r in find_grace_requests(conn, borrower_id=payload.borrower_id)
-                 if r["request_id"] == asked.request_id]
+        [row] = find_grace_requests(conn, request_id=asked.request_id)
     return GraceRequestRead(**row)
 
 

@@ -25,7 +25,6 @@ def worker(
     """Claim due messages, re-check the guard, render, send with an idempotency key and
     record the result; several workers share the work on PostgreSQL."""
     from fairdue.adapters.channels import sender_for
-    from fairdue.adapters.templates import templates_from_settings
     from fairdue.clock import FixedClock
     from fairdue.services.dispatch import Dispatcher
 
@@ -45,7 +44,7 @@ def worker(
             "email": sender_for(settings.email_url, rate_per_second=settings.email_rate),
             "push": sender_for(settings.push_url, rate_per_second=settings.push_rate),
         }
-        dispatcher = Dispatcher(application, senders, templates_from_settings(settings),
+        dispatcher = Dispatcher(application, senders, application.templates,
                                 batch_size=batch, max_attempts=settings.max_send_attempts)
         signal.signal(signal.SIGTERM, _stop)
         try:

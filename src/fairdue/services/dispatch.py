@@ -149,8 +149,11 @@ class Dispatcher:
         for item in pending:
             row = self._row(item, moment)
             prepared: str | OutboundMessage
-            if is_sign_in(item.template):
-                prepared = self._sign_in(item, row, moment, codes, bad, stale)
+            if item.contact_id in stale and not self.senders[item.channel].idempotent:
+                prepared = _set(row, "unknown", error="the worker sending it stopped; this "
+                                "provider does not drop repeats, so it is not sent again")
+            elif is_sign_in(item.template):
+                prepared = self._sign_in(item, row, codes, bad)
             else:
                 tz = zone(item.timezone)
                 if item.borrower_id not in fed:
@@ -158,8 +161,7 @@ class Dispatcher:
                                restrictions.get(item.borrower_id, []), (),
                                preferences.get(item.borrower_id), moment.astimezone(tz).date())
                     fed.add(item.borrower_id)
-                prepared = self._one(item, row, moment, tz, guard, restrictions, owed, bad, stale,
-                                     news)
+                prepared = self._one(item, row, moment, tz, guard, restrictions, owed, bad, news)
             report.by_channel[item.channel] = report.by_channel.get(item.channel, 0) + 1
             results.append(row)
             if isinstance(prepared, str):
@@ -199,20 +201,15 @@ class Dispatcher:
 
     def _row(self, item: outbox.Pending, now: datetime) -> dict[str, Any]:
         return {"contact_id": item.contact_id, "status": "sending", "attempts": item.attempts,
-                "next_attempt_at": None, "scheduled_at": None, "provider_id": None,
+                "next_attempt_at": None, "scheduled_at": now, "provider_id": None,
                 "last_error": None, "sent_at": None, "blocked_by": None, "blocked_reason": None,
                 "claimed_by": None, "claimed_at": None, "updated_at": now}
 
     def _one(self, item: outbox.Pending, row: dict[str, Any], now: datetime, tz: Any,
              guard: Any, restrictions: Mapping[str, list[Any]],
-             owed: Mapping[str, outbox.Breakdown], bad: set[tuple[str, str]], stale: set[str],
+             owed: Mapping[str, outbox.Breakdown], bad: set[tuple[str, str]],
              news: Mapping[str, outbox.CaseNews]) -> str | OutboundMessage:
         """Everything before the send: a final status (filled into `row`) or the message."""
-        sender = self.senders[item.channel]
-        row["scheduled_at"] = now
-        if item.contact_id in stale and not sender.idempotent:
-            return _set(row, "unknown", error="the worker sending it stopped; this provider "
-                        "does not drop repeats, so it is not sent again")
         about = self._about(item)
         closed = not item.case_open or item.borrower_id not in owed
         if closed and about is not MessageAbout.NOTICE:  # a notice still goes: see MessageAbout
@@ -244,23 +241,17 @@ class Dispatcher:
             return _set(row, "failed", error=f"the borrower has no {item.channel} contact point")
         return message
 
-    def _sign_in(self, item: outbox.Pending, row: dict[str, Any], now: datetime,
-                 codes: Mapping[str, str], bad: set[tuple[str, str]], stale: set[str]
-                 ) -> str | OutboundMessage:
+    def _sign_in(self, item: outbox.Pending, row: dict[str, Any], codes: Mapping[str, str],
+                 bad: set[tuple[str, str]]) -> str | OutboundMessage:
         """A sign-in code the borrower is waiting for: no collection rule applies (see
         services/sign_in_message.py), but a code that can no longer be used is not sent."""
-        row["scheduled_at"] = now
-        if item.contact_id in stale and not self.senders[item.channel].idempotent:
-            return _set(row, "unknown", error="the worker sending it stopped; this provider "
-                        "does not drop repeats, so it is not sent again")
         code = codes.get(item.contact_id)
         if code is None:
             return _set(row, "cancelled", error="the sign-in code was used, locked or expired "
                         "before the message went out")
         if (item.borrower_id, item.channel) in bad:
             return _set(row, "failed", error="the contact point is known to be invalid")
-        pii = self.app.keys.cipher.open(item.pii, aad=item.borrower_id)
-        to = (pii.get("phones") or [None])[0]
+        to = self._address(item)[1]
         if not to:
             return _set(row, "failed", error="the borrower has no sms contact point")
         body, language = render_sign_in(self.app.settings, item.language, code)
@@ -325,11 +316,16 @@ class Dispatcher:
     def _about(self, item: outbox.Pending) -> MessageAbout:
         return self.templates.about(item.template) if item.template else MessageAbout.COLLECTION
 
-    def _message(self, item: outbox.Pending, owed: outbox.Breakdown | None, facts: outbox.CaseNews,
-                 tz: Any) -> OutboundMessage | None:
+    def _address(self, item: outbox.Pending) -> tuple[dict[str, Any], str | None]:
+        """The borrower's personal data (opened: a system read) and the point `item` goes to."""
         pii = self.app.keys.cipher.open(item.pii, aad=item.borrower_id)
         to = {"sms": (pii.get("phones") or [None])[0], "email": (pii.get("emails") or [None])[0],
               "push": pii.get("push_token")}.get(item.channel)
+        return pii, to
+
+    def _message(self, item: outbox.Pending, owed: outbox.Breakdown | None, facts: outbox.CaseNews,
+                 tz: Any) -> OutboundMessage | None:
+        pii, to = self._address(item)
         if not to:
             return None
         if not item.template:

@@ -136,7 +136,8 @@ def _load(conn: Connection, request_id: str, *, for_update: bool = False) -> Gra
 
 
 def find_grace_requests(conn: Connection, *, borrower_id: str | None = None,
-                        status: str | None = None) -> list[dict[str, Any]]:
+                        status: str | None = None,
+                        request_id: str | None = None) -> list[dict[str, Any]]:
     """Requests, oldest first, with the grace each approval granted."""
     if status is not None and status not in {s.value for s in GraceRequestStatus}:
         raise InvalidInput(f"unknown grace request status {status!r}; use one of: "
@@ -148,6 +149,8 @@ def find_grace_requests(conn: Connection, *, borrower_id: str | None = None,
         query = query.where(grace_requests.c.borrower_id == borrower_id)
     if status is not None:
         query = query.where(grace_requests.c.status == status)
+    if request_id is not None:
+        query = query.where(grace_requests.c.request_id == request_id)
     return [
         {"request_id": r.request_id, "borrower_id": r.borrower_id, "case_id": r.case_id,
          "days": r.days, "reason": r.reason, "status": r.status, "requested_by": r.requested_by,

@@ -65,7 +65,6 @@ from fairdue.adapters.db.tables import (
 )
 from fairdue.adapters.db.tables_plans import plans
 from fairdue.adapters.db.tables_visits import visit_records, visits
-from fairdue.adapters.templates import templates_from_settings
 from fairdue.bootstrap import App
 from fairdue.clock import FixedClock
 from fairdue.domain.field_agents import FieldAgent
@@ -300,7 +299,7 @@ class Simulation:
         per_day = self._prepare()
         sink = f"file://{self.folder / 'outbox'}"
         dispatcher = Dispatcher(self.app, {c: sender_for(sink) for c in MESSAGE_CHANNELS},
-                                templates_from_settings(self.app.settings),
+                                self.app.templates,
                                 worker="simulation", jitter=lambda: 0.5)
         try:
             day = self.config.start + timedelta(days=1)
