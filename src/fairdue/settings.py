@@ -42,7 +42,10 @@ class Settings(BaseModel):
     grace_days: int = Field(default=0, ge=0, le=60)
     buckets: str = DEFAULT_BUCKETS.describe()
     allocation_order: str = ",".join(c.value for c in DEFAULT_ALLOCATION_ORDER)
-    run_partitions: int = Field(default=8, ge=1, le=256)
+    run_partitions: int | None = Field(
+        default=None, ge=1, le=256,
+        description="partitions of a daily run; default: 8 on PostgreSQL, 1 on SQLite",
+    )
     sms_rate: float | None = Field(default=None, gt=0, description="SMS per second, at most")
     email_rate: float | None = Field(default=None, gt=0, description="emails per second")
     push_rate: float | None = Field(default=None, gt=0, description="pushes per second")

@@ -57,7 +57,7 @@ from fairdue.domain.events import InstallmentMissed, LoanBucketChanged
 from fairdue.domain.money import Money
 from fairdue.portfolio import generate_portfolio
 from fairdue.services.arrears import reconcile_cases
-from fairdue.services.daily_run import claim_partition, run_days, start_day
+from fairdue.services.daily_run import claim_partition, partitions_for, run_days, start_day
 from fairdue.services.export import write_export
 from fairdue.services.importer import import_portfolio
 from fairdue.services.payments import PaymentRequest, post_payment
@@ -228,7 +228,10 @@ def test_two_worker_processes_give_the_books_one_process_gives(
 
     assert [d.business_date for d in together] == [date(2026, 7, d) for d in (1, 2, 3)]
     assert figures(together) == figures(alone)
-    assert [d.partitions_run for d in together] == [8, 8, 8]
+    # Eight partitions where several processes can write (PostgreSQL), one on SQLite.
+    expected = partitions_for(None, shared.engine.dialect.name)
+    assert expected == (1 if shared.engine.dialect.name == "sqlite" else 8)
+    assert [d.partitions_run for d in together] == [expected] * 3
     assert together[0].loans_touched > 0 and together[0].cases_opened > 0
     # The same books; each date completed once, by whichever process finished its last
     # partition, with the whole date's figures.
@@ -332,3 +335,10 @@ def test_a_partition_another_worker_completed_is_not_run_again(
     assert daily_run.run_partition(shared, DAY1, *part, worker="fast") is not None
     # ... so the slow worker, coming back, finds nothing to do.
     assert daily_run.run_partition(shared, DAY1, *part, worker="slow") is None
+
+
+def test_a_date_is_one_partition_on_sqlite_and_eight_on_postgresql_unless_the_settings_say() -> None:
+    assert partitions_for(None, "sqlite") == 1
+    assert partitions_for(None, "postgresql") == 8
+    assert partitions_for(4, "sqlite") == 4
+    assert partitions_for(3, "postgresql") == 3

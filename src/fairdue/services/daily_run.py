@@ -152,10 +152,29 @@ def run_one_day(app: App, day: date, *, progress: Progress | None = None,
             progress(day, _completed_partitions(app, day), total)
 
 
+#: Partitions of a date when the settings name none, on a database that several processes
+#: can write at once (PostgreSQL): enough to share among workers.
+SHARED_PARTITIONS = 8
+
+
+def partitions_for(configured: int | None, dialect: str) -> int:
+    """How many partitions a new date is split into.
+
+    SQLite has one writer, so partitions there buy no parallelism, only a smaller unit of
+    work lost to a crash, and they cost: shards are spread by hash over every page of the
+    loans, installments and cases, so each partition's commit rewrites nearly every page
+    the whole date touches (eight partitions wrote a WAL three times as large and made the
+    run about a fifth slower at 100,000 open cases, docs/benchmarks.md). One partition
+    unless the settings say otherwise."""
+    if configured is not None:
+        return configured
+    return 1 if dialect == "sqlite" else SHARED_PARTITIONS
+
+
 def start_day(app: App, day: date) -> int | None:
     """Create the date's run and partitions unless they exist; their number, or None when
     the date is completed. Two processes starting the same date at once both go on."""
-    ranges = partition_ranges(app.settings.run_partitions)
+    ranges = partition_ranges(partitions_for(app.settings.run_partitions, app.engine.dialect.name))
     try:
         with app.uow() as uow:
             conn = uow.connection
