@@ -13,7 +13,7 @@ Two figures, as the strategy issue asks:
   own. The second day is the figure: wall and CPU seconds, the load average at its end.
 
 Run: `.venv/bin/python bench/bench_strategy.py [--cases N] [--loans N] [--repeat N]
-[--work DIR] [--skip-run]`; with `--work DIR` the imported book and its first day are kept
+[--work DIR] [--workers N] [--skip-run]`; with `--work DIR` the imported book and its first day are kept
 in DIR and reused by the next invocation (delete DIR after changing the schema or the
 generator).
 """
@@ -140,7 +140,8 @@ def _first_day_book(work: Path, loans: int) -> tuple[Path, dict[str, object] | N
     return book, first
 
 
-def run_full_day(loans: int, *, repeat: int = 1, work: Path | None = None) -> dict[str, object]:
+def run_full_day(loans: int, *, repeat: int = 1, work: Path | None = None, workers: int = 2
+                 ) -> dict[str, object]:
     from fairdue.adapters.db.tables import cases, contacts, decisions
 
     with tempfile.TemporaryDirectory(prefix="fairdue-bench-strategy-") as tmp:
@@ -156,7 +157,7 @@ def run_full_day(loans: int, *, repeat: int = 1, work: Path | None = None) -> di
             if book.with_suffix(".key").exists():
                 shutil.copyfile(book.with_suffix(".key"), copy.with_suffix(".key"))
             url = f"sqlite:///{copy}"
-            runs.append(_phase("run-day", url, SECOND_DAY))
+            runs.append(_phase("run-day", url, SECOND_DAY, str(workers)))
         engine = make_engine(url)
         with engine.connect() as conn:
             open_cases = conn.execute(
@@ -172,7 +173,8 @@ def run_full_day(loans: int, *, repeat: int = 1, work: Path | None = None) -> di
             ).scalar()
         engine.dispose()
     best = min(runs, key=lambda r: float(r["seconds"]))  # type: ignore[arg-type]
-    return {"name": "strategy_daily_run", "loans": loans, "open_cases": open_cases,
+    return {"name": "strategy_daily_run", "loans": loans, "workers": workers,
+            "open_cases": open_cases,
             "decisions_second_day": made, "contacts_second_day": planned,
             "first_day_seconds": first["seconds"] if first else None,
             "second_day_seconds": best["seconds"], "second_day_cpu_seconds": best["cpu_seconds"],
@@ -191,12 +193,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="daily runs, each on a fresh copy")
     parser.add_argument("--work", type=Path, default=None,
                         help="keep the imported book here and reuse it next time")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="`run-day --workers` of the measured day (SQLite: the writer and "
+                             "N-1 helpers)")
     parser.add_argument("--skip-run", action="store_true")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     print(json.dumps(run_decide(args.cases)), flush=True)
     if not args.skip_run:
-        print(json.dumps(run_full_day(args.loans, repeat=args.repeat, work=args.work)),
+        print(json.dumps(run_full_day(args.loans, repeat=args.repeat, work=args.work,
+                                      workers=args.workers)),
               flush=True)
 
 

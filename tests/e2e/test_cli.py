@@ -81,6 +81,29 @@ def test_generate_with_the_same_seed_gives_byte_identical_files(
         assert sum(1 for _ in csv.DictReader(handle)) == 300
 
 
+def test_run_day_with_workers_gives_the_cases_and_decisions_one_process_gives(
+    cli: CliRunner, db_url: str, second_db_url: str, portfolio: Path
+) -> None:
+    """On SQLite `--workers 2` is the writer and a helper process; on PostgreSQL two
+    worker processes. The cases and the day's decisions are the same as one process's."""
+    exported: list[tuple[list[dict[str, object]], list[tuple[object, ...]]]] = []
+    for url, workers in ((db_url, "2"), (second_db_url, "1")):
+        assert run(cli, "init", "--db", url).exit_code == 0
+        assert run(cli, "import", str(portfolio), "--db", url).exit_code in (0, 1)
+        day = run(cli, "run-day", "--date", RUN_DATE, "--workers", workers, "--db", url)
+        assert day.exit_code == 0, day.output
+        assert says(day.output, "cases opened")
+        cases = [json.loads(line) for line in
+                 run(cli, "export", "cases", "--db", url).stdout.splitlines()]
+        decisions = sorted(
+            (d["case_id"], d["step"], json.dumps(d["actions"], sort_keys=True))
+            for d in map(json.loads, run(cli, "export", "decisions", "--db", url)
+                         .stdout.splitlines()))
+        exported.append((cases, decisions))
+    assert exported[0] == exported[1]
+    assert exported[0][0] and exported[0][1]
+
+
 def test_the_books_through_the_command_line(
     cli: CliRunner, db_url: str, portfolio: Path, tmp_path: Path
 ) -> None:

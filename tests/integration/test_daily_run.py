@@ -46,6 +46,7 @@ from fairdue.adapters.db.tables import (
     cases,
     daily_run_partitions,
     daily_runs,
+    decisions,
     installments,
     loan_bucket_history,
     loans,
@@ -178,6 +179,18 @@ def books(app: App) -> dict[str, Any]:
             "moves": moves, "events": events, "runs": runs, "completed": completed}
 
 
+def decided(app: App) -> dict[str, list[str]]:
+    """The decisions and the contacts they planned, as exported (with their times: the same
+    only under the same clock)."""
+    found = {}
+    for what in ("decisions", "contacts"):
+        out = io.StringIO()
+        with app.engine.connect() as conn:
+            write_export(conn, what, "jsonl", out)
+        found[what] = sorted(out.getvalue().splitlines())
+    return found
+
+
 def figures(days: list[daily_run.DayResult]) -> list[tuple[object, ...]]:
     return [(d.business_date, d.loans_touched, d.cases_opened, d.cases_cured) for d in days]
 
@@ -220,6 +233,8 @@ def test_the_bulk_daily_run_gives_the_books_the_plain_one_gives(
 def test_two_worker_processes_give_the_books_one_process_gives(
     two_books: tuple[App, App],
 ) -> None:
+    """PostgreSQL: two workers share the partitions. SQLite: this process writes and one
+    helper process works out half of each partition's aging and decisions."""
     shared, single = two_books
 
     together = run_days(shared, through=DAY1, workers=2).days
@@ -233,9 +248,12 @@ def test_two_worker_processes_give_the_books_one_process_gives(
     assert expected == (1 if shared.engine.dialect.name == "sqlite" else 8)
     assert [d.partitions_run for d in together] == [expected] * 3
     assert together[0].loans_touched > 0 and together[0].cases_opened > 0
-    # The same books; each date completed once, by whichever process finished its last
-    # partition, with the whole date's figures.
+    # The same books, decisions and contacts; each date completed once, by whichever
+    # process finished its last partition, with the whole date's figures.
     assert books(shared) == books(single)
+    plans = decided(shared)
+    assert plans == decided(single)
+    assert len(plans["decisions"]) > 50 and len(plans["contacts"]) > 50
     with shared.engine.connect() as conn:
         assert conn.execute(select(func.count()).where(
             daily_run_partitions.c.status != "completed")).scalar_one() == 0
@@ -342,3 +360,39 @@ def test_a_date_is_one_partition_on_sqlite_and_eight_on_postgresql_unless_the_se
     assert partitions_for(None, "postgresql") == 8
     assert partitions_for(4, "sqlite") == 4
     assert partitions_for(3, "postgresql") == 3
+
+
+def test_a_run_stopped_between_aging_and_deciding_decides_without_aging_again(
+    two_books: tuple[App, App], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a helper process a partition commits its aging before its decisions (the
+    helper reads only committed books); a run stopped in between resumes at the decisions."""
+    stopped, single = two_books
+    if stopped.engine.dialect.name != "sqlite":
+        pytest.skip("helper processes serve SQLite's single writer; PostgreSQL shares "
+                    "partitions among workers in one transaction each")
+
+    def power_cut(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("power cut")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(daily_run, "_decide_and_complete", power_cut)
+        with pytest.raises(RuntimeError, match="power cut"):
+            run_days(stopped, through=DAY1, workers=2)
+    with stopped.engine.connect() as conn:
+        mark = conn.execute(select(
+            daily_run_partitions.c.status, daily_run_partitions.c.aged_at,
+            daily_run_partitions.c.loans_touched, daily_run_partitions.c.cases_opened,
+        )).one()
+        assert mark.status == "pending" and mark.aged_at is not None  # claim given back
+        assert mark.loans_touched > 0 and mark.cases_opened > 0
+        assert conn.execute(select(func.count()).select_from(decisions)).scalar_one() == 0
+        aged = conn.execute(select(func.count()).select_from(cases)).scalar_one()
+        assert aged == mark.cases_opened
+
+    resumed = run_days(stopped, through=DAY1).days
+    alone = run_days(single, through=DAY1).days
+
+    assert figures(resumed) == figures(alone)
+    assert books(stopped) == books(single)  # penalty charged once, cases opened once
+    assert decided(stopped) == decided(single)

@@ -136,7 +136,9 @@ def run_day(
         str | None, typer.Option("--date", help="Business date (default today, lender's zone)")
     ] = None,
     workers: Annotated[int, typer.Option(
-        "--workers", min=1, help="Processes sharing the run's partitions (PostgreSQL)")] = 1,
+        "--workers", min=1,
+        help="Processes sharing the run's partitions (PostgreSQL); on SQLite, the writer "
+             "and N-1 helpers working out a share of each partition")] = 1,
     db: DbOption = None,
 ) -> None:
     """The daily run: penalty, DPD, buckets and cases, then the policy's decisions and the
@@ -146,10 +148,6 @@ def run_day(
 
     with opened(db) as application:
         day = parse_date(on, "--date") or application.clock.today(application.zone)
-        if workers > 1 and application.engine.dialect.name == "sqlite":
-            err.print("SQLite has a single writer: running with one process, not "
-                      f"{workers}; several workers need PostgreSQL")
-            workers = 1
         with progress_bar() as bar:
             tasks: dict[object, object] = {}
 

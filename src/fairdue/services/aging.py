@@ -12,7 +12,10 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date
+
+from sqlalchemy import Connection
 
 from fairdue.adapters.db.ledger_repo import (
     StoredLoan,
@@ -27,7 +30,7 @@ from fairdue.domain.cases import Arrears, LoanArrears
 from fairdue.domain.events import DomainEvent, InstallmentMissed, LoanBucketChanged
 from fairdue.domain.money import Money
 from fairdue.domain.relief import accrue
-from fairdue.services.arrears import reconcile_cases
+from fairdue.services.arrears import CaseWrites, plan_case_changes, save_case_writes
 from fairdue.services.relief import partition_freezes
 from fairdue.services.unit_of_work import UnitOfWork
 
@@ -35,10 +38,42 @@ from fairdue.services.unit_of_work import UnitOfWork
 SQLITE_CACHE_KIB = 256 * 1024
 
 
+@dataclass
+class AgingWrites:
+    """One shard range's aging, worked out but not written: what the writer applies. A
+    helper process of the daily run works one out from the committed books and returns it."""
+
+    loans_touched: int = 0
+    #: (penalty_minor, loan_id, seq), (accrued_through, dpd, bucket, amount_due_minor,
+    #: outstanding_minor, loan_id) and (loan_id, moved_on, from, to, dpd) tuples.
+    penalties: list[tuple[int, str, int]] = field(default_factory=list)
+    states: list[tuple[object, ...]] = field(default_factory=list)
+    moves: list[tuple[object, ...]] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
+    cases: CaseWrites = field(default_factory=CaseWrites)
+
+    def extend(self, other: AgingWrites) -> None:
+        """Add another shard range's aging (ranges are disjoint: nothing is in both)."""
+        self.loans_touched += other.loans_touched
+        self.penalties += other.penalties
+        self.states += other.states
+        self.moves += other.moves
+        self.events += other.events
+        self.cases.extend(other.cases)
+
+
 def age_partition(uow: UnitOfWork, app: App, day: date, shard_from: int, shard_to: int
                   ) -> tuple[int, int, int]:
     """The day's change to the loans and cases of one shard range, inside `uow`."""
-    conn = uow.connection
+    writes = plan_aging(uow.connection, app, day, shard_from, shard_to)
+    apply_aging(uow, writes)
+    return writes.loans_touched, writes.cases.changes.opened, writes.cases.changes.cured
+
+
+def plan_aging(conn: Connection, app: App, day: date, shard_from: int, shard_to: int
+               ) -> AgingWrites:
+    """The day's change to the loans and cases of one shard range, read and worked out on
+    `conn` without writing anything."""
     if conn.dialect.name == "sqlite":
         # The run reads and rewrites pages all over a large file: with SQLite's default
         # 2 MiB page cache each partition would fetch them from the OS again, one by one.
@@ -49,10 +84,11 @@ def age_partition(uow: UnitOfWork, app: App, day: date, shard_from: int, shard_t
     # Penalty frozen by a grace period or a plan (few borrowers): those days are not charged.
     freezes = partition_freezes(conn, shard_from, shard_to, _earliest_accrual(stored.values(), day),
                                 day) if stored else {}
-    penalties: list[tuple[int, str, int]] = []
-    states: list[tuple[object, ...]] = []
-    moves: list[tuple[object, ...]] = []
-    events: list[DomainEvent] = []
+    out = AgingWrites(loans_touched=len(stored))
+    penalties = out.penalties
+    states = out.states
+    moves = out.moves
+    events = out.events
     per_borrower: dict[str, list[LoanArrears]] = {}
     currency: dict[str, str] = {}
     for loan in stored.values():
@@ -81,7 +117,6 @@ def age_partition(uow: UnitOfWork, app: App, day: date, shard_from: int, shard_t
             items = per_borrower[loan.borrower_id] = []
             currency[loan.borrower_id] = ledger.currency
         items.append(LoanArrears(loan_id, dpd, Money.from_minor(amount_due, ledger.currency)))
-    uow.record(events)
     open_cases = load_partition_open_cases(conn, shard_from=shard_from, shard_to=shard_to)
     for borrower_id in open_cases:
         per_borrower.setdefault(borrower_id, [])
@@ -89,17 +124,24 @@ def age_partition(uow: UnitOfWork, app: App, day: date, shard_from: int, shard_t
         b: Arrears.of(items, currency.get(b, app.settings.currency))
         for b, items in per_borrower.items()
     }
-    # In key order, so that consecutive updates find their rows on pages just visited.
-    penalties.sort(key=_penalty_key)
-    states.sort(key=_state_key)
-    save_penalties(conn, penalties)
-    save_aged_loans(conn, states)
-    add_bucket_rows(conn, moves)
-    changes = reconcile_cases(
-        uow, arrears, on=day, grace_days=app.settings.grace_days, buckets=buckets,
-        cure_reason="no loan overdue at the daily run", open_cases=open_cases,
+    out.cases = plan_case_changes(
+        arrears, open_cases, on=day, grace_days=app.settings.grace_days, buckets=buckets,
+        cure_reason="no loan overdue at the daily run",
     )
-    return len(stored), changes.opened, changes.cured
+    return out
+
+
+def apply_aging(uow: UnitOfWork, writes: AgingWrites) -> None:
+    """Write one or more shard ranges' aging in the writer's transaction."""
+    conn = uow.connection
+    uow.record(writes.events)
+    # In key order, so that consecutive updates find their rows on pages just visited.
+    writes.penalties.sort(key=_penalty_key)
+    writes.states.sort(key=_state_key)
+    save_penalties(conn, writes.penalties)
+    save_aged_loans(conn, writes.states)
+    add_bucket_rows(conn, writes.moves)
+    save_case_writes(uow, writes.cases)
 
 
 _penalty_key = operator.itemgetter(1, 2)

@@ -7,15 +7,16 @@ so a case opens, follows and cures by one rule whichever way the change came.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Connection, select
 
-from fairdue.adapters.db.ledger_repo import load_open_cases, save_cases
+from fairdue.adapters.db.ledger_repo import CaseRows, case_rows, load_open_cases, save_case_rows
 from fairdue.adapters.db.tables import loans
 from fairdue.domain.cases import Arrears, Case, LoanArrears, reconcile_case
 from fairdue.domain.delinquency import BucketTable
+from fairdue.domain.events import DomainEvent
 from fairdue.domain.money import Money
 from fairdue.services.unit_of_work import UnitOfWork
 
@@ -58,23 +59,38 @@ def stored_arrears(conn: Connection, borrower_ids: Iterable[str], on: date) -> d
     }
 
 
-def reconcile_cases(
-    uow: UnitOfWork,
+@dataclass
+class CaseWrites:
+    """What bringing a set of cases in line changes, worked out without writing: the rows
+    of the cases to insert, to rewrite whole and to update only in their figures, and the
+    events to record, in order. A helper process of the daily run returns one to the
+    writer."""
+
+    rows: CaseRows = field(default_factory=CaseRows)
+    events: list[DomainEvent] = field(default_factory=list)
+    changes: CaseChanges = CaseChanges()
+
+    def extend(self, other: CaseWrites) -> None:
+        """Add another set of borrowers' changes (no borrower is in both)."""
+        self.rows.extend(other.rows)
+        self.events += other.events
+        mine, theirs = self.changes, other.changes
+        self.changes = CaseChanges(mine.opened + theirs.opened, mine.cured + theirs.cured,
+                                   mine.updated + theirs.updated)
+
+
+def plan_case_changes(
     arrears: Mapping[str, Arrears],
+    open_cases: Mapping[str, Case],
     *,
     on: date,
     grace_days: int,
     buckets: BucketTable,
     cure_reason: str,
-    open_cases: Mapping[str, Case] | None = None,
-) -> CaseChanges:
-    """Open, update or cure each borrower's case; save the cases and record their events.
-
-    `open_cases` are the borrowers' open cases when the caller has read them already (the
-    daily run reads a partition's in one query); otherwise they are read here."""
-    conn = uow.connection
-    if open_cases is None:
-        open_cases = load_open_cases(conn, arrears.keys())
+) -> CaseWrites:
+    """Open, update or cure each borrower's case, in memory (the cases of `open_cases` are
+    changed in place)."""
+    out = CaseWrites()
     new: list[Case] = []
     changed: list[Case] = []
     followed: list[Case] = []  # still open, in the same bucket: only the figures moved
@@ -104,7 +120,35 @@ def reconcile_cases(
             moved = snapshot is None or case.bucket != snapshot[1]
             (changed if moved else followed).append(case)
             updated += 1
-        uow.record(case.events)
+        out.events.extend(case.events)
         case.events.clear()
-    save_cases(conn, new, changed, followed)
-    return CaseChanges(opened, cured, updated)
+    out.rows = case_rows(new, changed, followed)
+    out.changes = CaseChanges(opened, cured, updated)
+    return out
+
+
+def save_case_writes(uow: UnitOfWork, writes: CaseWrites) -> None:
+    uow.record(writes.events)
+    save_case_rows(uow.connection, writes.rows)
+
+
+def reconcile_cases(
+    uow: UnitOfWork,
+    arrears: Mapping[str, Arrears],
+    *,
+    on: date,
+    grace_days: int,
+    buckets: BucketTable,
+    cure_reason: str,
+    open_cases: Mapping[str, Case] | None = None,
+) -> CaseChanges:
+    """Open, update or cure each borrower's case; save the cases and record their events.
+
+    `open_cases` are the borrowers' open cases when the caller has read them already (the
+    daily run reads a partition's in one query); otherwise they are read here."""
+    if open_cases is None:
+        open_cases = load_open_cases(uow.connection, arrears.keys())
+    writes = plan_case_changes(arrears, open_cases, on=on, grace_days=grace_days,
+                               buckets=buckets, cure_reason=cure_reason)
+    save_case_writes(uow, writes)
+    return writes.changes

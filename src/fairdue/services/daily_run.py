@@ -20,9 +20,10 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Integer, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,8 +32,8 @@ from fairdue.adapters.db.tables import daily_run_partitions, daily_runs
 from fairdue.bootstrap import App, build_app
 from fairdue.clock import Clock
 from fairdue.errors import InvalidInput
-from fairdue.services.aging import age_partition
-from fairdue.services.decide import decide_partition
+from fairdue.services.aging import AgingWrites, age_partition, apply_aging, plan_aging
+from fairdue.services.decide import Planned, merge_planned, plan_decisions, write_decisions
 from fairdue.services.plans import settle_plans
 from fairdue.services.promises import settle_promises
 from fairdue.services.sharding import partition_ranges
@@ -48,6 +49,7 @@ CLAIM_LEASE = timedelta(minutes=2)
 POLL_SECONDS = 0.5
 
 Progress = Callable[[date, int, int], None]
+_T = TypeVar("_T")
 
 
 def worker_name() -> str:
@@ -86,9 +88,11 @@ def run_days(app: App, *, through: date, progress: Progress | None = None, worke
              lease: timedelta = CLAIM_LEASE) -> RunResult:
     """Run every business date not yet completed, in order, up to and including `through`.
 
-    `workers` > 1 starts that many processes that share each date's partitions (on
-    PostgreSQL; SQLite has one writer, so there one process runs everything). They are
-    spawned: a script that calls this needs the usual `if __name__ == "__main__":` guard."""
+    `workers` > 1 starts that many processes that share each date's partitions on
+    PostgreSQL; SQLite has one writer, so there this process writes everything and
+    `workers` - 1 helper processes work out a share of each partition beside it. Either way
+    they are spawned: a script that calls this needs the usual `if __name__ == "__main__":`
+    guard."""
     if workers > 1 and app.engine.dialect.name != "sqlite":
         return _run_in_processes(app, through=through, progress=progress, workers=workers,
                                  lease=lease)
@@ -97,10 +101,18 @@ def run_days(app: App, *, through: date, progress: Progress | None = None, worke
         return RunResult([DayResult(through, skipped=True)])
     worker = worker_name()
     result = RunResult()
-    day = first
-    while day <= through:
-        result.days.append(run_one_day(app, day, progress=progress, worker=worker, lease=lease))
-        day += timedelta(days=1)
+    helpers = Helpers(app.settings, app.clock, workers - 1) if workers > 1 else None
+    try:
+        if helpers is not None and helpers.policy_version() != app.strategy.policy.version:
+            raise InvalidInput("the policy file changed while the daily run started; run it again")
+        day = first
+        while day <= through:
+            result.days.append(run_one_day(app, day, progress=progress, worker=worker,
+                                           lease=lease, helpers=helpers))
+            day += timedelta(days=1)
+    finally:
+        if helpers is not None:
+            helpers.close()
     return result
 
 
@@ -120,7 +132,8 @@ def _first_date(app: App, through: date) -> date | None:
 
 
 def run_one_day(app: App, day: date, *, progress: Progress | None = None,
-                worker: str | None = None, lease: timedelta = CLAIM_LEASE) -> DayResult:
+                worker: str | None = None, lease: timedelta = CLAIM_LEASE,
+                helpers: Helpers | None = None) -> DayResult:
     """One business date: claim and run partitions until none is left, then complete the
     date if no other process has (or wait for the one still running a partition)."""
     worker = worker or worker_name()
@@ -137,7 +150,8 @@ def run_one_day(app: App, day: date, *, progress: Progress | None = None,
             continue
         partition_no, shard_from, shard_to = claim
         try:
-            outcome = run_partition(app, day, partition_no, shard_from, shard_to, worker=worker)
+            outcome = run_partition(app, day, partition_no, shard_from, shard_to, worker=worker,
+                                    helpers=helpers)
         except BaseException:
             _release_claim(app, day, partition_no, worker)
             raise
@@ -313,48 +327,181 @@ def _complete_day(app: App, day: date) -> bool:
 
 
 def run_partition(app: App, day: date, partition_no: int, shard_from: int, shard_to: int, *,
-                  worker: str | None = None) -> tuple[int, int, int] | None:
-    """Accrue, age and reconcile the loans and cases of one shard range, in one transaction.
+                  worker: str | None = None, helpers: Helpers | None = None
+                  ) -> tuple[int, int, int] | None:
+    """Accrue, age and reconcile the loans and cases of one shard range, then decide their
+    contacts: in one transaction, or with `helpers` in two (the helpers can only work the
+    decisions out from committed aging), the first leaving the partition marked aged.
 
     Returns (loans touched, cases opened, cases cured), or None when the partition is
     completed already or `worker` no longer holds its claim (it was taken over)."""
     with app.uow() as uow:
-        conn = uow.connection
-        if not _hold_partition(uow, day, partition_no, worker):
+        held = _hold_partition(uow, day, partition_no, worker)
+        if held is None:
             return None
-        touched, opened, cured = age_partition(uow, app, day, shard_from, shard_to)
-        settle_promises(uow, day, shard_from, shard_to, settings=app.settings)
-        settle_plans(uow, day, shard_from, shard_to, settings=app.settings)
-        decide_partition(uow, app.strategy, day, shard_from, shard_to, now=app.clock.now())
-        # Field visits: the day's proposals become candidates, visits of cases closed some
-        # other way are called off, and tomorrow's appointments get their reminder.
-        follow_visits(uow, day, shard_from, shard_to, now=app.clock.now())
-        conn.execute(
-            update(daily_run_partitions)
-            .where(daily_run_partitions.c.business_date == day,
-                   daily_run_partitions.c.partition_no == partition_no)
-            .values(status="completed", loans_touched=touched, cases_opened=opened,
-                    cases_cured=cured, finished_at=app.clock.now())
-        )
-        uow.commit()
-    return touched, opened, cured
+        if held.aged_at is not None:  # a run that stopped between aging and deciding
+            figures = (int(held.loans_touched), int(held.cases_opened), int(held.cases_cured))
+        else:
+            figures = _age(uow, app, day, shard_from, shard_to, helpers)
+            if helpers is None:
+                return _decide_and_complete(uow, app, day, partition_no, shard_from, shard_to,
+                                            figures, None)
+            _mark(uow, day, partition_no, figures, aged_at=app.clock.now())
+            uow.commit()
+    with app.uow() as uow:
+        if _hold_partition(uow, day, partition_no, worker) is None:
+            return None
+        return _decide_and_complete(uow, app, day, partition_no, shard_from, shard_to, figures,
+                                    helpers)
 
 
-def _hold_partition(uow: UnitOfWork, day: date, partition_no: int, worker: str | None) -> bool:
+def _age(uow: UnitOfWork, app: App, day: date, shard_from: int, shard_to: int,
+         helpers: Helpers | None) -> tuple[int, int, int]:
+    """The aging half of a partition, the helpers working out their share of its shards."""
+    if helpers is None:
+        figures = age_partition(uow, app, day, shard_from, shard_to)
+    else:
+        ranges = helpers.split(shard_from, shard_to)
+        theirs = helpers.plan_aging(day, ranges[1:])
+        writes = plan_aging(uow.connection, app, day, *ranges[0])
+        for share in theirs:
+            writes.extend(share.result())
+        apply_aging(uow, writes)
+        changes = writes.cases.changes
+        figures = (writes.loans_touched, changes.opened, changes.cured)
+    settle_promises(uow, day, shard_from, shard_to, settings=app.settings)
+    settle_plans(uow, day, shard_from, shard_to, settings=app.settings)
+    return figures
+
+
+def _decide_and_complete(uow: UnitOfWork, app: App, day: date, partition_no: int,
+                         shard_from: int, shard_to: int, figures: tuple[int, int, int],
+                         helpers: Helpers | None) -> tuple[int, int, int]:
+    """The deciding half of a partition, then its completion mark, and commit."""
+    now = app.clock.now()
+    ranges = helpers.split(shard_from, shard_to) if helpers else [(shard_from, shard_to)]
+    theirs = helpers.plan_decisions(day, ranges[1:], now) if helpers else []
+    parts = [plan_decisions(uow.connection, app.strategy, day, *ranges[0], now=now)]
+    parts += [share.result() for share in theirs]
+    write_decisions(uow, app.strategy, merge_planned(parts), day, now=now)
+    # Field visits: the day's proposals become candidates, visits of cases closed some
+    # other way are called off, and tomorrow's appointments get their reminder.
+    follow_visits(uow, day, shard_from, shard_to, now=app.clock.now())
+    _mark(uow, day, partition_no, figures, status="completed", finished_at=app.clock.now())
+    uow.commit()
+    return figures
+
+
+def _mark(uow: UnitOfWork, day: date, partition_no: int, figures: tuple[int, int, int],
+          **values: object) -> None:
+    touched, opened, cured = figures
+    uow.connection.execute(
+        update(daily_run_partitions)
+        .where(daily_run_partitions.c.business_date == day,
+               daily_run_partitions.c.partition_no == partition_no)
+        .values(loans_touched=touched, cases_opened=opened, cases_cured=cured, **values)
+    )
+
+
+def _hold_partition(uow: UnitOfWork, day: date, partition_no: int, worker: str | None
+                    ) -> Any:
     """Lock the partition's row for the rest of the transaction (SQLite: the database's
-    write lock) and say whether it is still this worker's to run."""
+    write lock); the row (with its aging mark and figures) when it is still this worker's
+    to run, else None."""
     p = daily_run_partitions
     uow.write_lock()
     row = uow.connection.execute(
-        select(p.c.status, p.c.claimed_by)
+        select(p.c.status, p.c.claimed_by, p.c.aged_at, p.c.loans_touched, p.c.cases_opened,
+               p.c.cases_cured)
         .where(p.c.business_date == day, p.c.partition_no == partition_no)
         .with_for_update()
     ).first()
     if row is None or row.status == "completed":
-        return False
+        return None
     if uow.connection.dialect.name == "sqlite":
-        return True  # the database's one write lock is held: whoever gets it first runs it
-    return worker is None or row.claimed_by in (None, worker)
+        return row  # the database's one write lock is held: whoever gets it first runs it
+    return row if worker is None or row.claimed_by in (None, worker) else None
+
+
+# ----- helper processes beside the one SQLite writer -------------------------------------
+
+
+class Helpers:
+    """Processes that read the committed books and work out a share of each partition's
+    aging and decisions (the pure half of the run: ledgers, cases, facts, the policy and
+    the guard) while this process works out its own share and then writes them all: SQLite
+    has one writer, but reading and deciding can use the other cores.
+
+    Each share is a range of shards; the helpers read in transactions of their own while
+    this process holds the write lock, so no commit can come between what they read and
+    what it writes."""
+
+    def __init__(self, settings: Settings, clock: Clock, count: int) -> None:
+        self.count = count
+        self._pool = ProcessPoolExecutor(
+            max_workers=count, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_helper_start, initargs=(settings, clock))
+
+    def split(self, shard_from: int, shard_to: int) -> list[tuple[int, int]]:
+        """The partition's shards in `count` + 1 contiguous shares, this process's first."""
+        shares = self.count + 1
+        size = shard_to - shard_from + 1
+        bounds = [shard_from + size * k // shares for k in range(shares + 1)]
+        return [(bounds[k], bounds[k + 1] - 1) for k in range(shares)
+                if bounds[k + 1] > bounds[k]]
+
+    def plan_aging(self, day: date, ranges: list[tuple[int, int]]) -> list[Future[AgingWrites]]:
+        return [self._pool.submit(_helper_plan_aging, day, a, b) for a, b in ranges]
+
+    def plan_decisions(self, day: date, ranges: list[tuple[int, int]], now: datetime
+                       ) -> list[Future[Planned]]:
+        return [self._pool.submit(_helper_plan_decisions, day, a, b, now) for a, b in ranges]
+
+    def policy_version(self) -> str:
+        return self._pool.submit(_helper_policy_version).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+_HELPER_APP: App | None = None
+
+
+def _helper_start(settings: Settings, clock: Clock) -> None:
+    global _HELPER_APP
+    _HELPER_APP = build_app(settings, clock=clock, check_schema=False)
+
+
+def _helper_app() -> App:
+    if _HELPER_APP is None:  # pragma: no cover - the pool's initializer sets it
+        raise RuntimeError("not a daily-run helper process")
+    return _HELPER_APP
+
+
+def _read_only(app: App, work: Callable[[Connection], _T]) -> _T:
+    """`work` on one snapshot of the committed books, writing nothing."""
+    with app.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")  # one snapshot for every read, not one per query
+        try:
+            return work(conn)
+        finally:
+            conn.rollback()
+
+
+def _helper_plan_aging(day: date, shard_from: int, shard_to: int) -> AgingWrites:
+    app = _helper_app()
+    return _read_only(app, lambda conn: plan_aging(conn, app, day, shard_from, shard_to))
+
+
+def _helper_plan_decisions(day: date, shard_from: int, shard_to: int, now: datetime) -> Planned:
+    app = _helper_app()
+    return _read_only(app, lambda conn: plan_decisions(conn, app.strategy, day, shard_from,
+                                                       shard_to, now=now))
+
+
+def _helper_policy_version() -> str:
+    return _helper_app().strategy.policy.version
 
 
 # ----- several processes ----------------------------------------------------------------

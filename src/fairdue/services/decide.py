@@ -11,14 +11,18 @@ the sentence a borrower would understand: the refusal is evidence too.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
-from collections.abc import Callable, Mapping
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
 
 from fairdue.adapters.db import strategy_repo as repo
 from fairdue.adapters.db.tables import contacts, decisions
@@ -139,13 +143,18 @@ class Planned:
 def decide_partition(uow: UnitOfWork, strategy: Strategy, day: date, shard_from: int,
                      shard_to: int, *, now: datetime) -> DecideTally:
     """Decide, judge and plan every open case of a shard range, in the caller's transaction."""
-    conn = uow.connection
+    planned = plan_decisions(uow.connection, strategy, day, shard_from, shard_to, now=now)
+    write_decisions(uow, strategy, planned, day, now=now)
+    return planned.tally
+
+
+def plan_decisions(conn: Connection, strategy: Strategy, day: date, shard_from: int,
+                   shard_to: int, *, now: datetime) -> Planned:
+    """The open cases of a shard range read, decided and judged on `conn`, nothing written:
+    a helper process of the daily run works this out from the committed books."""
     found = repo.open_cases(conn, shard_from, shard_to)
     if not found:
-        return DecideTally()
-    policy = strategy.policy
-    repo.register_policy(conn, version=policy.version, name=policy.name, profile=policy.profile,
-                         source=strategy.source, body=strategy.text, now=now)
+        return Planned()
     ids = [c.borrower_id for c in found]
     inputs = CaseInputs(
         found,
@@ -157,12 +166,41 @@ def decide_partition(uow: UnitOfWork, strategy: Strategy, day: date, shard_from:
         history=repo.recent_attempts(conn, ids, history_since(strategy.profile, day)),
         plans=plan_standings(conn, ids, day),
     )
-    planned = decide_cases(strategy, day, now, inputs, db_value=repo.db_values(conn))
+    return decide_cases(strategy, day, now, inputs, db_value=repo.db_values(conn))
+
+
+def write_decisions(uow: UnitOfWork, strategy: Strategy, planned: Planned, day: date, *,
+                    now: datetime) -> None:
+    """Write one or more shard ranges' decisions, contacts and channel marks."""
+    if not planned.decisions:
+        return
+    conn = uow.connection
+    policy = strategy.policy
+    repo.register_policy(conn, version=policy.version, name=policy.name, profile=policy.profile,
+                         source=strategy.source, body=strategy.text, now=now)
     repo.insert_rows(conn, decisions, DECISION_COLUMNS, planned.decisions)
     repo.insert_rows(conn, contacts, CONTACT_COLUMNS, planned.contacts)
     repo.assign_variants(conn, planned.assignments)
     repo.mark_planned(conn, list(dict.fromkeys(planned.planned)), day)
-    return planned.tally
+
+
+def merge_planned(parts: Sequence[Planned]) -> Planned:
+    """Shard ranges' decisions as one, in case id order, as one range would give them (each
+    part is in case id order already; the ranges share no case)."""
+    if len(parts) == 1:
+        return parts[0]
+    case_of = operator.itemgetter(1)
+    out = Planned()
+    out.decisions = list(heapq.merge(*(p.decisions for p in parts), key=case_of))
+    out.contacts = list(heapq.merge(*(p.contacts for p in parts), key=case_of))
+    out.assignments = list(heapq.merge(*(p.assignments for p in parts),
+                                       key=operator.itemgetter("case_id")))
+    # The channels each allowed contact plans, as `decide_cases` lists them.
+    out.planned = [(c[2], c[4]) for c in out.contacts if c[9] != "blocked"]
+    for part in parts:
+        for name in ("decisions", "scheduled", "queued", "proposed", "blocked"):
+            setattr(out.tally, name, getattr(out.tally, name) + getattr(part.tally, name))
+    return out
 
 
 def decide_cases(strategy: Strategy, day: date, now: datetime, inputs: CaseInputs, *,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -368,20 +368,42 @@ _CASE_STATE = ("status", "closed_on", "dpd", "bucket", "amount_due_minor", "over
 _CASE_FIGURES = ("dpd", "amount_due_minor", "overdue_loans")
 
 
-def save_cases(conn: Connection, new: list[Case], changed: list[Case],
-               followed: Sequence[Case] = ()) -> None:
-    """Insert `new` cases, write the whole state of `changed` ones, and only the figures
-    (DPD, amount due, loans) of `followed` ones: open cases whose status and bucket stayed
-    as they were, which on an ordinary day is nearly every case. An UPDATE rewrites the
-    entries of every index on a column it sets; leaving status and bucket out spares the
-    status, bucket and open-borrower indexes a hundred thousand needless rewrites a run."""
+@dataclass
+class CaseRows:
+    """Cases as the rows `save_case_rows` writes: whole new cases, the whole state of changed
+    ones, and only the figures (DPD, amount due, loans) of followed ones: open cases whose
+    status and bucket stayed as they were, which on an ordinary day is nearly every case.
+    Plain tuples, so that a helper process of the daily run hands them over cheaply."""
+
+    new: list[tuple[object, ...]] = field(default_factory=list)
+    changed: list[tuple[object, ...]] = field(default_factory=list)
+    followed: list[tuple[object, ...]] = field(default_factory=list)
+
+    def extend(self, other: CaseRows) -> None:
+        self.new += other.new
+        self.changed += other.changed
+        self.followed += other.followed
+
+
+def case_rows(new: Sequence[Case], changed: Sequence[Case], followed: Sequence[Case] = ()
+              ) -> CaseRows:
     def values(case: Case) -> tuple[object, ...]:
         return (case.status.value, case.closed_on, case.dpd, case.bucket, case.amount_due.minor,
                 case.overdue_loans)
 
+    return CaseRows(
+        [(c.case_id, c.borrower_id, c.currency, c.opened_on, *values(c)) for c in new],
+        [(*values(c), c.case_id) for c in changed],
+        [(c.dpd, c.amount_due.minor, c.overdue_loans, c.case_id) for c in followed],
+    )
+
+
+def save_case_rows(conn: Connection, rows: CaseRows) -> None:
+    """Insert the new cases, rewrite the changed ones, update the followed ones' figures:
+    an UPDATE rewrites the entries of every index on a column it sets; leaving status and
+    bucket out spares the status, bucket and open-borrower indexes a hundred thousand
+    needless rewrites a run."""
     bulk_insert(conn, cases, ("case_id", "borrower_id", "currency", "opened_on", *_CASE_STATE),
-                [(c.case_id, c.borrower_id, c.currency, c.opened_on, *values(c)) for c in new])
-    bulk_update(conn, cases, ("case_id",), _CASE_STATE,
-                [(*values(c), c.case_id) for c in changed])
-    bulk_update(conn, cases, ("case_id",), _CASE_FIGURES,
-                [(c.dpd, c.amount_due.minor, c.overdue_loans, c.case_id) for c in followed])
+                rows.new)
+    bulk_update(conn, cases, ("case_id",), _CASE_STATE, rows.changed)
+    bulk_update(conn, cases, ("case_id",), _CASE_FIGURES, rows.followed)

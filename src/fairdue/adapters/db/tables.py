@@ -201,6 +201,8 @@ daily_run_partitions = Table(
     # lease belongs to a crashed worker and may be taken over.
     Column("claimed_by", String(64), nullable=True),
     Column("claimed_at", DateTime(timezone=True), nullable=True),
+    # Run with helper processes, a partition commits its aging before its decisions: when.
+    Column("aged_at", DateTime(timezone=True), nullable=True),
 )
 
 audit_log = Table(
