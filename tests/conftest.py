@@ -1,14 +1,17 @@
 """Shared fixtures: the same tests on SQLite and on PostgreSQL.
 
-`db_url` gives each test its own empty database: a new SQLite file, or a new PostgreSQL
-schema named `fd_<uuid>` on FAIRDUE_TEST_POSTGRES_URL, so that xdist workers and
-concurrent runs never see each other's tables. Without PostgreSQL those tests skip, with
+`db_url` gives each test its own database, migrated to head: a copy of a template SQLite
+file, or a new PostgreSQL database `fd_<uuid>` made from a template database on the server
+of FAIRDUE_TEST_POSTGRES_URL; a test marked `empty_database` gets an empty one instead (a
+new SQLite file, or a new schema in the URL's database). Xdist workers and concurrent runs
+never see each other's tables. Without PostgreSQL those tests skip, with
 the reason; under CI=true they fail instead, so a CI run can never pass by skipping.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,13 +20,40 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from fairdue.adapters.db.engine import make_engine, redact
 from fairdue.adapters.db.migrate import upgrade
+from fairdue.services import staff
 
 POSTGRES_ENV = "FAIRDUE_TEST_POSTGRES_URL"
+
+#: The staff password hasher the product uses, before the tests swap in a quick one.
+PRODUCTION_HASHER = staff._HASHER
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashes() -> Iterator[None]:
+    """Staff passwords hashed and checked with argon2id at its lowest cost.
+
+    The product's argon2-cffi defaults cost about 0.15 s a hash or a check on this machine,
+    and the web tests create seven accounts and sign in several times each: minutes of the
+    suite. The algorithm, the hash format, verification and rehashing stay the real ones;
+    only the work factor is lowered (test_staff_passwords checks the product's)."""
+    quick = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    assert PRODUCTION_HASHER is not quick
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(staff, "_HASHER", quick)
+        patch.setattr(staff, "_DUMMY_HASH", quick.hash("fairdue-no-such-user-padding"))
+        yield
+
+
+@pytest.fixture
+def production_hasher() -> PasswordHasher:
+    """The hasher `fairdue.services.staff` uses outside the tests."""
+    return PRODUCTION_HASHER
 
 
 def _libpq_url(url: str) -> str:
@@ -65,16 +95,90 @@ def _reason(shown_url: str, error: str) -> str:
     return f"PostgreSQL not available at {shown_url}: {error}; set {POSTGRES_ENV}"
 
 
+@dataclass
+class Templates:
+    """Databases migrated to head once per test process, copied for each test that wants a
+    database: an SQLite file, a PostgreSQL database (`CREATE DATABASE ... TEMPLATE`).
+    Copying takes a tenth of a second where running every migration took most of one, a
+    thousand times a run."""
+
+    folder: Path
+    postgres_status: PostgresStatus
+    sqlite_file: Path | None = None
+    postgres_name: str | None = None
+
+    def sqlite(self) -> Path:
+        if self.sqlite_file is None:
+            path = self.folder / "template.db"
+            eng = make_engine(f"sqlite:///{path}")
+            try:
+                upgrade(eng)
+                with eng.connect() as conn:  # everything in the main file: a copy is whole
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                eng.dispose()
+            self.sqlite_file = path
+        return self.sqlite_file
+
+    def postgres(self) -> str:
+        if self.postgres_name is None:
+            base = self.postgres_status.require()
+            name = f"fd_template_{uuid.uuid4().hex}"
+            with psycopg.connect(_libpq_url(base), autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            eng = make_engine(_with_database(base, name))
+            try:
+                upgrade(eng)
+            finally:
+                eng.dispose()  # a template may have no connection open while it is copied
+            self.postgres_name = name
+        return self.postgres_name
+
+    def drop(self) -> None:
+        if self.postgres_name is not None and self.postgres_status.url is not None:
+            with psycopg.connect(_libpq_url(self.postgres_status.url), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.postgres_name}" WITH (FORCE)')
+
+
+def _with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory, postgres_status: PostgresStatus
+              ) -> Iterator[Templates]:
+    found = Templates(tmp_path_factory.mktemp("templates"), postgres_status)
+    try:
+        yield found
+    finally:
+        found.drop()
+
+
 @contextmanager
-def _fresh_database(backend: str, sqlite_file: Path, postgres_status: PostgresStatus
-                    ) -> Iterator[str]:
-    """The URL of a new, empty database: an SQLite file, or a PostgreSQL schema of its own."""
+def _fresh_database(backend: str, sqlite_file: Path, postgres_status: PostgresStatus,
+                    template: Templates | None = None) -> Iterator[str]:
+    """The URL of a new database: empty, or migrated to head when `template` is given. An
+    empty one is an SQLite file or a PostgreSQL schema of its own; a migrated one a copy of
+    the template file or database."""
     if backend == "sqlite":
+        if template is not None:
+            shutil.copyfile(template.sqlite(), sqlite_file)
         yield f"sqlite:///{sqlite_file}"
         return
     base = postgres_status.require()
-    schema = f"fd_{uuid.uuid4().hex}"
     libpq = _libpq_url(base)
+    if template is not None:
+        name = f"fd_{uuid.uuid4().hex}"
+        with psycopg.connect(libpq, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.postgres()}"')
+        try:
+            yield _with_database(base, name)
+        finally:
+            with psycopg.connect(libpq, autocommit=True) as conn:
+                # A connection a test forgot to close would make DROP wait forever.
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return
+    schema = f"fd_{uuid.uuid4().hex}"
     with psycopg.connect(libpq, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
@@ -88,22 +192,32 @@ def _fresh_database(backend: str, sqlite_file: Path, postgres_status: PostgresSt
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+def _template_for(request: pytest.FixtureRequest, templates: Templates) -> Templates | None:
+    """Tests marked `empty_database` get an empty one; every other test a migrated copy."""
+    return None if request.node.get_closest_marker("empty_database") else templates
+
+
 @pytest.fixture(
     params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
 )
 def db_url(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_status: PostgresStatus
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_status: PostgresStatus,
+    templates: Templates,
 ) -> Iterator[str]:
-    """The URL of a fresh, empty database on each backend."""
-    with _fresh_database(request.param, tmp_path / "fairdue.db", postgres_status) as url:
+    """The URL of a fresh database on each backend, migrated to head unless the test is
+    marked `empty_database`."""
+    with _fresh_database(request.param, tmp_path / "fairdue.db", postgres_status,
+                         _template_for(request, templates)) as url:
         yield url
 
 
 @pytest.fixture
-def second_db_url(db_url: str, tmp_path: Path, postgres_status: PostgresStatus) -> Iterator[str]:
-    """Another fresh, empty database on the same backend as `db_url`."""
+def second_db_url(db_url: str, tmp_path: Path, postgres_status: PostgresStatus,
+                  request: pytest.FixtureRequest, templates: Templates) -> Iterator[str]:
+    """Another fresh database on the same backend as `db_url`, made the same way."""
     backend = make_url(db_url).get_backend_name()
-    with _fresh_database(backend, tmp_path / "second.db", postgres_status) as url:
+    with _fresh_database(backend, tmp_path / "second.db", postgres_status,
+                         _template_for(request, templates)) as url:
         yield url
 
 

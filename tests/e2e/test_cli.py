@@ -37,6 +37,7 @@ def says(output: str, text: str) -> bool:
     return "".join(text.split()) in "".join(output.split())
 
 
+@pytest.mark.empty_database
 def test_init_creates_the_key_file_and_a_second_init_is_up_to_date(
     cli: CliRunner, db_url: str, tmp_path: Path
 ) -> None:
@@ -57,6 +58,7 @@ def test_init_creates_the_key_file_and_a_second_init_is_up_to_date(
     [["export", "cases"], ["run-day", "--date", RUN_DATE], ["audit", "verify"],
      ["borrower", "show", "B00000001"], ["pay", "--loan", "L1", "--amount", "1.00"]],
 )
+@pytest.mark.empty_database
 def test_any_other_command_on_an_uninitialised_database_exits_2_with_the_init_hint(
     cli: CliRunner, db_url: str, command: list[str]
 ) -> None:

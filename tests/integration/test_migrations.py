@@ -29,6 +29,9 @@ from fairdue.errors import ConfigurationError, DatabaseBehind
 if TYPE_CHECKING:
     from conftest import PostgresStatus
 
+# Migrations are the subject: every database here starts empty.
+pytestmark = pytest.mark.empty_database
+
 
 @pytest.fixture
 def empty_engine(db_url: str) -> Iterator[Engine]:
@@ -282,3 +285,43 @@ def test_upgrade_creates_a_missing_postgresql_schema(postgres_status: PostgresSt
         with eng.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         eng.dispose()
+
+
+def test_installments_keep_every_row_when_clustered_on_their_key(empty_engine: Engine) -> None:
+    """Migration 0012 rebuilds installments `WITHOUT ROWID` on SQLite (PostgreSQL: no
+    change): the rows, the key and the foreign key to loans are as they were."""
+    with empty_engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0011")
+        conn.execute(insert(borrowers).values(
+            borrower_id="B1", pii=b"x", city="北京", timezone="Asia/Shanghai", language="zh-CN",
+            has_email=False, has_app=False, shard=1, row_hash="h" * 64))
+        conn.execute(text(
+            "INSERT INTO loans (loan_id, borrower_id, shard, product, currency, principal_minor,"
+            " annual_rate, disbursed_on, penalty_daily_rate, allocation_order, row_hash) VALUES"
+            " ('L1', 'B1', 1, 'p', 'CNY', 100000, '0.2', '2026-01-01', '0.0005', 'penalty',"
+            " :h)"), {"h": "h" * 64})
+        for seq, penalty in ((2, 7), (1, 0), (3, 0)):
+            conn.execute(text(
+                "INSERT INTO installments (loan_id, seq, due_on, principal_minor,"
+                " interest_minor, fee_minor, penalty_minor) VALUES"
+                " ('L1', :seq, :due, 33333, 500, 0, :penalty)"),
+                {"seq": seq, "due": date(2026, seq + 1, 1), "penalty": penalty})
+        before = conn.execute(text("SELECT * FROM installments ORDER BY seq")).all()
+
+    assert upgrade(empty_engine) == ("0011", head_revision())
+
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT * FROM installments ORDER BY seq")).all() == before
+        if conn.dialect.name == "sqlite":
+            ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'installments'"
+                                    )).scalar_one()
+            assert ddl.rstrip().endswith("WITHOUT ROWID")
+            with pytest.raises(Exception, match="rowid"):
+                conn.execute(text("SELECT rowid FROM installments")).all()
+    assert _differences(empty_engine) == []
+    with pytest.raises(IntegrityError), empty_engine.begin() as conn:
+        conn.execute(text("INSERT INTO installments (loan_id, seq, due_on, principal_minor,"
+                          " interest_minor, fee_minor) VALUES ('L9', 1, '2026-02-01', 1, 0, 0)"))
+    with pytest.raises(IntegrityError), empty_engine.begin() as conn:
+        conn.execute(text("INSERT INTO installments (loan_id, seq, due_on, principal_minor,"
+                          " interest_minor, fee_minor) VALUES ('L1', 1, '2026-02-01', 1, 0, 0)"))

@@ -99,10 +99,14 @@ def _write_portfolio(folder: Path) -> Path:
 
 
 def _app(db_url: str, tmp_path: Path, clock: MovingClock, **overrides: Any) -> App:
+    """A migrated app on `db_url`. Its daily run is one partition on either database: these
+    tests run a book of a few borrowers through weeks of days, and partitions are
+    test_daily_run's subject (eight on PostgreSQL cost a second a day here)."""
     key_file = tmp_path / "k.key"
     if not key_file.exists():
         create_key_file(key_file)
-    settings = load_settings({}, database_url=db_url, key_file=str(key_file), **overrides)
+    settings = load_settings({}, database_url=db_url, key_file=str(key_file),
+                             **{"run_partitions": 1, **overrides})
     application = build_app(settings, clock=clock, check_schema=False)
     upgrade(application.engine)
     return application

@@ -86,7 +86,9 @@ def build_web_app(db_url: str, folder: Path, clock: MovingClock, **overrides: An
                              sms_url=f"file://{folder / 'outbox'}",
                              email_url=f"file://{folder / 'outbox'}",
                              push_url=f"file://{folder / 'outbox'}", api_token=API_TOKEN,
-                             **{"evidence_dir": str(folder / "evidence"), **overrides})
+                             # One partition a day on either database: a few borrowers.
+                             **{"evidence_dir": str(folder / "evidence"), "run_partitions": 1,
+                                **overrides})
     application = build_app(settings, clock=clock, check_schema=False)
     upgrade(application.engine)
     import_portfolio(application, write_portfolio(folder / "data"))

@@ -112,6 +112,8 @@ installments = Table(
     Column("interest_paid_minor", BigInteger, nullable=False, server_default=text("0")),
     Column("fee_paid_minor", BigInteger, nullable=False, server_default=text("0")),
     Column("penalty_paid_minor", BigInteger, nullable=False, server_default=text("0")),
+    # SQLite: the table is its key's b-tree (migration 0012), one search per installment.
+    sqlite_with_rowid=False,
 )
 
 payments = Table(
