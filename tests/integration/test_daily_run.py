@@ -51,11 +51,13 @@ from fairdue.adapters.db.tables import (
     loan_bucket_history,
     loans,
 )
+from fairdue.adapters.policy_file import default_policy_text
 from fairdue.bootstrap import App, build_app
 from fairdue.clock import FixedClock
 from fairdue.domain.cases import Arrears, LoanArrears
 from fairdue.domain.events import InstallmentMissed, LoanBucketChanged
 from fairdue.domain.money import Money
+from fairdue.errors import InvalidInput
 from fairdue.portfolio import generate_portfolio
 from fairdue.services.arrears import reconcile_cases
 from fairdue.services.daily_run import claim_partition, partitions_for, run_days, start_day
@@ -396,3 +398,30 @@ def test_a_run_stopped_between_aging_and_deciding_decides_without_aging_again(
     assert figures(resumed) == figures(alone)
     assert books(stopped) == books(single)  # penalty charged once, cases opened once
     assert decided(stopped) == decided(single)
+
+
+def test_a_helper_that_reads_another_policy_stops_the_run_with_the_reason(
+    db_url: str, portfolio: Path, tmp_path: Path,
+) -> None:
+    """The helpers load the policy file when they start: changed in between, the writer's
+    and the helpers' decisions would follow two policies. The run stops instead."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("helper processes serve SQLite's single writer")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(default_policy_text(), encoding="utf-8")
+    key_file = tmp_path / "p.key"
+    create_key_file(key_file)
+    settings = load_settings({}, database_url=db_url, key_file=str(key_file), policy=str(policy))
+    app = build_app(settings, clock=FixedClock(NOW), check_schema=False)
+    try:
+        assert import_portfolio(app, portfolio).ok
+        assert app.strategy.source == str(policy)  # the writer has read it
+        policy.write_text(default_policy_text() + "\n# edited while the run started\n",
+                          encoding="utf-8")
+        with pytest.raises(InvalidInput, match="the policy changed while the daily run"):
+            run_days(app, through=DAY1, workers=2)
+        with app.engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(decisions)).scalar_one() == 0
+            assert conn.execute(select(daily_run_partitions.c.status)).scalar_one() == "pending"
+    finally:
+        app.close()

@@ -103,8 +103,6 @@ def run_days(app: App, *, through: date, progress: Progress | None = None, worke
     result = RunResult()
     helpers = Helpers(app.settings, app.clock, workers - 1) if workers > 1 else None
     try:
-        if helpers is not None and helpers.policy_version() != app.strategy.policy.version:
-            raise InvalidInput("the policy file changed while the daily run started; run it again")
         day = first
         while day <= through:
             result.days.append(run_one_day(app, day, progress=progress, worker=worker,
@@ -380,7 +378,8 @@ def _decide_and_complete(uow: UnitOfWork, app: App, day: date, partition_no: int
     """The deciding half of a partition, then its completion mark, and commit."""
     now = app.clock.now()
     ranges = helpers.split(shard_from, shard_to) if helpers else [(shard_from, shard_to)]
-    theirs = helpers.plan_decisions(day, ranges[1:], now) if helpers else []
+    theirs = helpers.plan_decisions(day, ranges[1:], now, app.strategy.policy.version
+                                    ) if helpers else []
     parts = [plan_decisions(uow.connection, app.strategy, day, *ranges[0], now=now)]
     parts += [share.result() for share in theirs]
     write_decisions(uow, app.strategy, merge_planned(parts), day, now=now)
@@ -453,12 +452,11 @@ class Helpers:
     def plan_aging(self, day: date, ranges: list[tuple[int, int]]) -> list[Future[AgingWrites]]:
         return [self._pool.submit(_helper_plan_aging, day, a, b) for a, b in ranges]
 
-    def plan_decisions(self, day: date, ranges: list[tuple[int, int]], now: datetime
-                       ) -> list[Future[Planned]]:
-        return [self._pool.submit(_helper_plan_decisions, day, a, b, now) for a, b in ranges]
-
-    def policy_version(self) -> str:
-        return self._pool.submit(_helper_policy_version).result()
+    def plan_decisions(self, day: date, ranges: list[tuple[int, int]], now: datetime,
+                       policy_version: str) -> list[Future[Planned]]:
+        """Each share decided by the policy `policy_version`, the writer's."""
+        return [self._pool.submit(_helper_plan_decisions, day, a, b, now, policy_version)
+                for a, b in ranges]
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -494,14 +492,15 @@ def _helper_plan_aging(day: date, shard_from: int, shard_to: int) -> AgingWrites
     return _read_only(app, lambda conn: plan_aging(conn, app, day, shard_from, shard_to))
 
 
-def _helper_plan_decisions(day: date, shard_from: int, shard_to: int, now: datetime) -> Planned:
+def _helper_plan_decisions(day: date, shard_from: int, shard_to: int, now: datetime,
+                           policy_version: str) -> Planned:
     app = _helper_app()
+    if app.strategy.policy.version != policy_version:
+        # The policy file changed between the writer's start and the helper's.
+        raise InvalidInput(f"the policy changed while the daily run of {day} started "
+                           f"({policy_version} and {app.strategy.policy.version}); run it again")
     return _read_only(app, lambda conn: plan_decisions(conn, app.strategy, day, shard_from,
                                                        shard_to, now=now))
-
-
-def _helper_policy_version() -> str:
-    return _helper_app().strategy.policy.version
 
 
 # ----- several processes ----------------------------------------------------------------
