@@ -128,8 +128,10 @@ def portfolio(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def make_app(url: str, key_file: Path, *, clock: FixedClock | None = None) -> App:
-    settings = load_settings({}, database_url=url, key_file=str(key_file))
+def make_app(url: str, key_file: Path, *, clock: FixedClock | None = None,
+             run_partitions: int | None = None) -> App:
+    settings = load_settings({}, database_url=url, key_file=str(key_file),
+                             run_partitions=run_partitions)
     if not key_file.exists():
         create_key_file(key_file)
     app = build_app(settings, clock=clock or FixedClock(NOW), check_schema=False)
@@ -138,10 +140,18 @@ def make_app(url: str, key_file: Path, *, clock: FixedClock | None = None) -> Ap
 
 
 @pytest.fixture
-def two_books(db_url: str, second_db_url: str, portfolio: Path, tmp_path: Path
-              ) -> Iterator[tuple[App, App]]:
+def books_partitions() -> int | None:
+    """The books' partitions a day: the default (8 on PostgreSQL, 1 on SQLite) unless a test
+    whose subject is not partitions asks for fewer."""
+    return None
+
+
+@pytest.fixture
+def two_books(db_url: str, second_db_url: str, portfolio: Path, tmp_path: Path,
+              books_partitions: int | None) -> Iterator[tuple[App, App]]:
     """The portfolio imported into two fresh databases on the same backend."""
-    apps = [make_app(url, tmp_path / "k.key") for url in (db_url, second_db_url)]
+    apps = [make_app(url, tmp_path / "k.key", run_partitions=books_partitions)
+            for url in (db_url, second_db_url)]
     try:
         for app in apps:
             report = import_portfolio(app, portfolio)
@@ -215,6 +225,7 @@ def live_a_week(app: App) -> list[daily_run.DayResult]:
     return days
 
 
+@pytest.mark.parametrize("books_partitions", [1])  # the aging is the subject here
 def test_the_bulk_daily_run_gives_the_books_the_plain_one_gives(
     two_books: tuple[App, App], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
