@@ -4,7 +4,9 @@ Penalty accrues, days past due and buckets move, missed installments and bucket 
 recorded as events, and cases open, follow their borrower's arrears or are cured, for the
 loans with something past due and every borrower with an open case in a range of shards,
 inside the partition's own transaction. The rules are the domain's (ledger, cases); this
-module reads the partition in a few queries and writes it back in bulk.
+module reads the partition in a few queries and writes it back in bulk. Reading and working
+out (`plan_aging`) write nothing, so on SQLite helper processes can age shares of the
+partition from the committed books while the one writer applies them (`apply_aging`).
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ it asks for before the compliance guard at the moment it would happen, and write
 decision, the messages (the outbox), the call tasks (the agents' queue) and the visit
 proposals together. A refused action is kept, blocked, with the rules that refused it and
 the sentence a borrower would understand: the refusal is evidence too.
+
+Reading and deciding (`plan_decisions`) write nothing, so on SQLite helper processes can
+decide shares of the partition from the committed books; the one writer then writes every
+share (`merge_planned`, `write_decisions`).
 """
 
 from __future__ import annotations
@@ -138,14 +142,6 @@ class Planned:
     planned: list[tuple[str, str]] = field(default_factory=list)
     assignments: list[dict[str, Any]] = field(default_factory=list)
     tally: DecideTally = field(default_factory=DecideTally)
-
-
-def decide_partition(uow: UnitOfWork, strategy: Strategy, day: date, shard_from: int,
-                     shard_to: int, *, now: datetime) -> DecideTally:
-    """Decide, judge and plan every open case of a shard range, in the caller's transaction."""
-    planned = plan_decisions(uow.connection, strategy, day, shard_from, shard_to, now=now)
-    write_decisions(uow, strategy, planned, day, now=now)
-    return planned.tally
 
 
 def plan_decisions(conn: Connection, strategy: Strategy, day: date, shard_from: int,
