@@ -6,6 +6,13 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: demo test lint bench clean
 
+# Python's own cache of compiled modules, even where the environment turns it off (some
+# machines set PYTHONDONTWRITEBYTECODE=1): without it every process compiles each module it
+# imports again, about 3 s of CPU per process here, and the suite, the demo and the daily
+# run's helpers start hundreds of processes. The cache is written in .venv and in the
+# source tree's __pycache__ folders, which git ignores.
+unexport PYTHONDONTWRITEBYTECODE
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "fairdue needs Python 3.11 or newer"'
 	$(PYTHON) -m venv $(VENV)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -72,9 +73,13 @@ class PostgresStatus:
         """The URL; otherwise skip the test, or fail it under CI=true."""
         if self.url is not None:
             return self.url
-        if os.environ.get("CI", "").lower() == "true":
+        if under_ci():
             pytest.fail(self.reason, pytrace=False)
         pytest.skip(self.reason)
+
+
+def under_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
 
 
 @pytest.fixture(scope="session")
@@ -100,12 +105,20 @@ class Templates:
     """Databases migrated to head once per test process, copied for each test that wants a
     database: an SQLite file, a PostgreSQL database (`CREATE DATABASE ... TEMPLATE`).
     Copying takes a tenth of a second where running every migration took most of one, a
-    thousand times a run."""
+    thousand times a run.
+
+    A PostgreSQL copy still takes about half a second, most of it the server waiting for
+    its disk, so the next copy is made in a background thread while a test runs, and the
+    last test's database is dropped there too: the tests wait for neither."""
 
     folder: Path
     postgres_status: PostgresStatus
     sqlite_file: Path | None = None
     postgres_name: str | None = None
+    _next_copy: threading.Thread | None = None
+    _next_name: str | None = None
+    _next_error: BaseException | None = None
+    _drops: list[threading.Thread] = field(default_factory=list)
 
     def sqlite(self) -> Path:
         if self.sqlite_file is None:
@@ -134,10 +147,65 @@ class Templates:
             self.postgres_name = name
         return self.postgres_name
 
+    def postgres_copy(self) -> str:
+        """The name of a new database copied from the template, and the next one started."""
+        template = self.postgres()
+        if self._next_copy is None:
+            self._start_copy(template)
+        assert self._next_copy is not None
+        self._next_copy.join()
+        name, error = self._next_name, self._next_error
+        self._start_copy(template)
+        if error is not None:
+            raise error
+        assert name is not None
+        return name
+
+    def _start_copy(self, template: str) -> None:
+        name = f"fd_{uuid.uuid4().hex}"
+        self._next_name, self._next_error = name, None
+
+        def copy() -> None:
+            try:
+                _copy_database(self.postgres_status.require(), template, name)
+            except BaseException as exc:  # handed to the test that takes this copy
+                self._next_error = exc
+
+        self._next_copy = threading.Thread(target=copy, name="next-test-database", daemon=True)
+        self._next_copy.start()
+
+    def drop_later(self, name: str) -> None:
+        """Drop a test's database in the background."""
+        base = self.postgres_status.require()
+        thread = threading.Thread(target=_drop_database, args=(base, name), daemon=True,
+                                  name="drop-test-database")
+        thread.start()
+        self._drops = [t for t in self._drops if t.is_alive()] + [thread]
+
     def drop(self) -> None:
+        if self._next_copy is not None:
+            self._next_copy.join()
+            if self._next_error is None and self._next_name is not None:
+                _drop_database(self.postgres_status.require(), self._next_name)
+        for thread in self._drops:
+            thread.join()
         if self.postgres_name is not None and self.postgres_status.url is not None:
-            with psycopg.connect(_libpq_url(self.postgres_status.url), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.postgres_name}" WITH (FORCE)')
+            _drop_database(self.postgres_status.url, self.postgres_name)
+
+
+def _copy_database(base: str, template: str, name: str) -> None:
+    with psycopg.connect(_libpq_url(base), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        # A test's commits need not wait for the disk: a crash of the test server may lose
+        # the last of them, never corrupt anything, and a test database is dropped anyway.
+        # Commits are half of the PostgreSQL tests' time otherwise.
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+
+
+def _drop_database(base: str, name: str) -> None:
+    with psycopg.connect(_libpq_url(base), autocommit=True) as conn:
+        # A connection a test forgot to close would make DROP wait forever.
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _with_database(url: str, name: str) -> str:
@@ -168,19 +236,11 @@ def _fresh_database(backend: str, sqlite_file: Path, postgres_status: PostgresSt
     base = postgres_status.require()
     libpq = _libpq_url(base)
     if template is not None:
-        name = f"fd_{uuid.uuid4().hex}"
-        with psycopg.connect(libpq, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.postgres()}"')
-            # A test's commits need not wait for the disk: a crash of the test server may
-            # lose the last of them, never corrupt anything, and a test database is
-            # dropped anyway. Commits are half of the PostgreSQL tests' time otherwise.
-            conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        name = template.postgres_copy()
         try:
             yield _with_database(base, name)
         finally:
-            with psycopg.connect(libpq, autocommit=True) as conn:
-                # A connection a test forgot to close would make DROP wait forever.
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            template.drop_later(name)
         return
     schema = f"fd_{uuid.uuid4().hex}"
     with psycopg.connect(libpq, autocommit=True) as conn:
@@ -223,6 +283,18 @@ def second_db_url(db_url: str, tmp_path: Path, postgres_status: PostgresStatus,
     with _fresh_database(backend, tmp_path / "second.db", postgres_status,
                          _template_for(request, templates)) as url:
         yield url
+
+
+@pytest.fixture
+def sqlite_and_other_url(tmp_path: Path, postgres_status: PostgresStatus,
+                         templates: Templates) -> Iterator[tuple[str, str]]:
+    """Two fresh databases migrated to head, for a test that runs the same thing on both:
+    SQLite, and PostgreSQL. Where PostgreSQL is absent outside CI the second is another
+    SQLite file, so the test still compares two runs; under CI=true absence is a failure."""
+    other = "postgresql" if postgres_status.url is not None or under_ci() else "sqlite"
+    with _fresh_database("sqlite", tmp_path / "first.db", postgres_status, templates) as first, \
+            _fresh_database(other, tmp_path / "other.db", postgres_status, templates) as second:
+        yield first, second
 
 
 @pytest.fixture
