@@ -193,6 +193,10 @@ def _bad(checked: int, seq: int, problem: str) -> AuditVerification:
     return AuditVerification(ok=False, entries_checked=checked, first_bad_seq=seq, problem=problem)
 
 
+#: The newest entry: read before every append, so made once.
+_HEAD = select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+
+
 def _lock_and_read_head(conn: Connection) -> tuple[int, str]:
     """Serialise appenders, then return the newest (seq, hash), or (0, 64 zeros)."""
     dialect = conn.dialect.name
@@ -204,9 +208,7 @@ def _lock_and_read_head(conn: Connection) -> tuple[int, str]:
         dbapi = conn.connection.dbapi_connection
         if dbapi is not None and not dbapi.in_transaction:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-    head = conn.execute(
-        select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
-    ).first()
+    head = conn.execute(_HEAD).first()
     if head is None:
         return 0, GENESIS_HASH
     return int(head.seq), str(head.hash)

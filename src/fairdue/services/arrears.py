@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from fairdue.adapters.db.ledger_repo import CaseRows, case_rows, load_open_cases, save_case_rows
 from fairdue.adapters.db.tables import loans
@@ -34,21 +34,23 @@ def loan_arrears(loan_id: str, next_unpaid_due_on: date | None, amount_due_minor
     return LoanArrears(loan_id, dpd, Money.from_minor(amount_due_minor if dpd else 0, currency))
 
 
+#: Made once: a payment reconciles its borrower's case through this, one borrower at a time.
+_LOANS_OF = select(
+    loans.c.borrower_id,
+    loans.c.loan_id,
+    loans.c.next_unpaid_due_on,
+    loans.c.amount_due_minor,
+    loans.c.currency,
+).where(loans.c.borrower_id.in_(bindparam("ids", expanding=True)))
+
+
 def stored_arrears(conn: Connection, borrower_ids: Iterable[str], on: date) -> dict[str, Arrears]:
     """Each borrower's arrears on `on` from the loans' stored ledger state."""
     ids = list(borrower_ids)
     per_borrower: dict[str, list[LoanArrears]] = {b: [] for b in ids}
     currency: dict[str, str] = {}
     for start in range(0, len(ids), 500):
-        rows = conn.execute(
-            select(
-                loans.c.borrower_id,
-                loans.c.loan_id,
-                loans.c.next_unpaid_due_on,
-                loans.c.amount_due_minor,
-                loans.c.currency,
-            ).where(loans.c.borrower_id.in_(ids[start : start + 500]))
-        )
+        rows = conn.execute(_LOANS_OF, {"ids": ids[start : start + 500]})
         for r in rows:
             currency.setdefault(r.borrower_id, r.currency)
             per_borrower[r.borrower_id].append(

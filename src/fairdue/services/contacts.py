@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from fairdue.adapters.db import strategy_repo as repo
 from fairdue.adapters.db.bulk import insert_dicts
@@ -45,12 +45,16 @@ class Recorded:
     duplicate: bool = False
 
 
+#: Made once: every contact outcome asks whether it is recorded already.
+_RECORDED = select(contact_attempts.c.violated).where(
+    contact_attempts.c.attempt_id == bindparam("attempt_id"))
+#: Made once: every contact outcome reads its borrower's zone and language.
+_ZONE_AND_LANGUAGE = select(borrowers.c.timezone, borrowers.c.language).where(
+    borrowers.c.borrower_id == bindparam("borrower_id"))
+
+
 def _borrower(conn: Connection, borrower_id: str) -> tuple[str, str]:
-    row = conn.execute(
-        select(borrowers.c.timezone, borrowers.c.language).where(
-            borrowers.c.borrower_id == borrower_id
-        )
-    ).first()
+    row = conn.execute(_ZONE_AND_LANGUAGE, {"borrower_id": borrower_id}).first()
     if row is None:
         raise NotFound(f"no borrower {borrower_id!r}; check the id (e.g. B00000001)")
     return row[0], row[1]
@@ -88,9 +92,7 @@ def record_contact(app: App, *, borrower_id: str, channel: str, outcome: str, at
                     "part of the collection record"
                 )
         attempt_id = attempt_id_for(borrower_id, medium.value, at, outcome, who.value)
-        exists = conn.execute(
-            select(contact_attempts.c.violated).where(contact_attempts.c.attempt_id == attempt_id)
-        ).first()
+        exists = conn.execute(_RECORDED, {"attempt_id": attempt_id}).first()
         case_id = repo.open_case_of(conn, borrower_id)
         if exists is not None:
             rules = tuple(exists[0].split(",")) if exists[0] else ()

@@ -78,10 +78,13 @@ class RunResult:
         return sum(d.loans_touched for d in self.days)
 
 
+#: Made once: every payment posted asks what date the books stand at.
+_LAST_COMPLETED = select(func.max(daily_runs.c.business_date)).where(
+    daily_runs.c.status == "completed")
+
+
 def last_completed_date(conn: Connection) -> date | None:
-    return conn.execute(
-        select(func.max(daily_runs.c.business_date)).where(daily_runs.c.status == "completed")
-    ).scalar()
+    return conn.execute(_LAST_COMPLETED).scalar()
 
 
 def run_days(app: App, *, through: date, progress: Progress | None = None, workers: int = 1,

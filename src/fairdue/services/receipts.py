@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from fairdue.adapters.db.bulk import insert_dicts
 from fairdue.adapters.db.strategy_repo import upsert
@@ -35,16 +35,25 @@ class Applied:
     changed: bool
 
 
+#: Made once: a gateway posts receipts one message at a time.
+_MESSAGE_BY_PROVIDER_ID = (
+    select(contacts.c.contact_id, contacts.c.status, contacts.c.borrower_id,
+           contacts.c.case_id, contacts.c.channel, contacts.c.template)
+    .where(contacts.c.provider_id == bindparam("provider_id"),
+           contacts.c.channel == bindparam("channel"))
+)
+_SET_STATUS = update(contacts).where(contacts.c.contact_id == bindparam("id")).values(
+    status=bindparam("new_status"), delivered_at=bindparam("new_delivered_at"),
+    last_error=bindparam("new_error"), updated_at=bindparam("now"))
+
+
 def apply_receipt(app: App, receipt: Receipt, *, channel: str, actor: str = "receipts") -> Applied:
     """Apply one receipt to the message the provider knows as `receipt.provider_id`."""
     now = app.clock.now()
     with app.uow(actor) as uow:
         conn = uow.connection
-        row = conn.execute(
-            select(contacts.c.contact_id, contacts.c.status, contacts.c.borrower_id,
-                   contacts.c.case_id, contacts.c.channel, contacts.c.template)
-            .where(contacts.c.provider_id == receipt.provider_id, contacts.c.channel == channel)
-        ).first()
+        row = conn.execute(_MESSAGE_BY_PROVIDER_ID,
+                           {"provider_id": receipt.provider_id, "channel": channel}).first()
         if row is None:
             raise NotFound(f"no {channel} message with provider id {receipt.provider_id!r}")
         contact_id, status, borrower_id, case_id, medium, template = row
@@ -52,10 +61,11 @@ def apply_receipt(app: App, receipt: Receipt, *, channel: str, actor: str = "rec
         if effect is None or status == effect[0]:
             return Applied(contact_id, status, changed=False)
         new_status, outcome = effect
-        conn.execute(update(contacts).where(contacts.c.contact_id == contact_id).values(
-            status=new_status, delivered_at=now if new_status == "delivered" else None,
-            last_error=(receipt.detail or None) if new_status == "failed" else None,
-            updated_at=now))
+        conn.execute(_SET_STATUS, {
+            "id": contact_id, "new_status": new_status,
+            "new_delivered_at": now if new_status == "delivered" else None,
+            "new_error": (receipt.detail or None) if new_status == "failed" else None,
+            "now": now})
         if not is_sign_in(template):  # a sign-in code is no attempt to reach them on the debt
             insert_dicts(conn, contact_attempts, [{
                 "attempt_id": f"A-{contact_id}-receipt-{new_status}", "borrower_id": borrower_id,

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from fairdue.adapters.db.bulk import bulk_insert, bulk_update, insert_dicts, update_dicts
 from fairdue.adapters.db.tables import cases, installments, loan_bucket_history, loans, payments
@@ -207,11 +207,7 @@ def load_overdue_ledgers(
 
 
 def load_payment_facts(conn: Connection, loan_id: str) -> list[PaymentFact]:
-    rows = conn.execute(
-        select(payments.c.payment_id, payments.c.paid_on, payments.c.amount_minor).where(
-            payments.c.loan_id == loan_id
-        )
-    )
+    rows = conn.execute(_PAYMENT_FACTS, {"loan_id": loan_id})
     return [PaymentFact(r.payment_id, r.paid_on, r.amount_minor) for r in rows]
 
 
@@ -304,14 +300,19 @@ def _case(row: object) -> Case:
     )
 
 
+# Statements made once where a payment or a contact outcome runs them one borrower or loan
+# at a time: building a statement and its cache key cost more than SQLite's answer.
+_OPEN_CASES_OF = select(cases).where(cases.c.borrower_id.in_(bindparam("ids", expanding=True)),
+                                     cases.c.status == "open")
+_PAYMENT_FACTS = select(payments.c.payment_id, payments.c.paid_on, payments.c.amount_minor).where(
+    payments.c.loan_id == bindparam("loan_id"))
+
+
 def load_open_cases(conn: Connection, borrower_ids: Iterable[str]) -> dict[str, Case]:
     ids = list(borrower_ids)
     found: dict[str, Case] = {}
     for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for row in conn.execute(
-            select(cases).where(cases.c.borrower_id.in_(chunk), cases.c.status == "open")
-        ):
+        for row in conn.execute(_OPEN_CASES_OF, {"ids": ids[start : start + 500]}):
             found[row.borrower_id] = _case(row)
     return found
 

@@ -7,6 +7,7 @@ sets. Times come back as UTC-aware datetimes on both databases.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fairdue.adapters.db.bulk import bulk_insert
@@ -275,15 +276,23 @@ def upsert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]], keys: S
         return
     # SQLite keeps a datetime as written, offset dropped: store UTC, as everything else does.
     rows = [{k: as_utc(v) if isinstance(v, datetime) else v for k, v in r.items()} for r in rows]
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(_upsert_statement(conn.dialect.name, table, tuple(keys), tuple(update)),
+                 list(rows))
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert_statement(dialect_name: str, table: Any, keys: tuple[str, ...],
+                      update: tuple[str, ...]) -> Any:
+    """One statement per table and columns, made once: building `excluded` (an alias of the
+    whole table) and the statement's cache key cost more than running it, and contact
+    outcomes upsert a borrower's standing and channel state one at a time."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     stmt = dialect.insert(table)
     if update:
-        stmt = stmt.on_conflict_do_update(
+        return stmt.on_conflict_do_update(
             index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}
         )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    conn.execute(stmt, list(rows))
+    return stmt.on_conflict_do_nothing(index_elements=list(keys))
 
 
 def register_policy(conn: Connection, *, version: str, name: str, profile: str, source: str,
@@ -350,30 +359,38 @@ def insert_rows(conn: Connection, table: Any, columns: Sequence[str],
         bulk_insert(conn, table, columns, rows, ready=True)
 
 
+# One borrower's facts, read once per contact outcome: statements made once, since building
+# a statement and its cache key cost more than SQLite's answer.
+_ATTEMPTS_OF = (
+    select(contact_attempts.c.at, contact_attempts.c.channel, contact_attempts.c.party,
+           contact_attempts.c.outcome)
+    .where(contact_attempts.c.borrower_id == bindparam("borrower_id"),
+           contact_attempts.c.at >= bindparam("since"), contact_attempts.c.violated.is_(None))
+    .order_by(contact_attempts.c.at)
+)
+_CHANNEL_STATE_OF = select(channel_states).where(
+    channel_states.c.borrower_id == bindparam("borrower_id"),
+    channel_states.c.channel == bindparam("channel"))
+_STANDING_OF = select(borrower_contact_facts).where(
+    borrower_contact_facts.c.borrower_id == bindparam("borrower_id"))
+_OPEN_CASE_OF = select(cases.c.case_id).where(cases.c.borrower_id == bindparam("borrower_id"),
+                                              cases.c.status == "open")
+
+
 def attempts_of(conn: Connection, borrower_id: str, since: datetime) -> list[PastAttempt]:
     """One borrower's lawful attempts since `since`, in time order."""
-    rows = conn.execute(
-        select(contact_attempts.c.at, contact_attempts.c.channel, contact_attempts.c.party,
-               contact_attempts.c.outcome)
-        .where(contact_attempts.c.borrower_id == borrower_id, contact_attempts.c.at >= since,
-               contact_attempts.c.violated.is_(None))
-        .order_by(contact_attempts.c.at)
-    )
+    rows = conn.execute(_ATTEMPTS_OF, {"borrower_id": borrower_id, "since": since})
     return [PastAttempt(utc(r[0]) or since, r[1], r[2], r[3]) for r in rows]
 
 
 def channel_state_of(conn: Connection, borrower_id: str, channel: str) -> ChannelState:
-    row = conn.execute(
-        select(channel_states).where(channel_states.c.borrower_id == borrower_id,
-                                     channel_states.c.channel == channel)
-    ).mappings().first()
+    row = conn.execute(_CHANNEL_STATE_OF, {"borrower_id": borrower_id, "channel": channel}
+                       ).mappings().first()
     return ChannelState() if row is None else _channel_state(row)
 
 
 def standing_of(conn: Connection, borrower_id: str) -> ContactStanding:
-    row = conn.execute(
-        select(borrower_contact_facts).where(borrower_contact_facts.c.borrower_id == borrower_id)
-    ).mappings().first()
+    row = conn.execute(_STANDING_OF, {"borrower_id": borrower_id}).mappings().first()
     return ContactStanding() if row is None else _standing(row)
 
 
@@ -397,9 +414,7 @@ def save_standing(conn: Connection, borrower_id: str, standing: ContactStanding)
 
 
 def open_case_of(conn: Connection, borrower_id: str) -> str | None:
-    return conn.execute(
-        select(cases.c.case_id).where(cases.c.borrower_id == borrower_id, cases.c.status == "open")
-    ).scalar()
+    return conn.execute(_OPEN_CASE_OF, {"borrower_id": borrower_id}).scalar()
 
 
 def planned_on(conn: Connection, day: date) -> tuple[int, dict[str, int]]:
