@@ -206,6 +206,12 @@ def load_overdue_ledgers(
     return result
 
 
+# Made once: a payment replays its loan through this, one loan at a time, and building a
+# statement and its cache key cost more than SQLite's answer.
+_PAYMENT_FACTS = select(payments.c.payment_id, payments.c.paid_on, payments.c.amount_minor).where(
+    payments.c.loan_id == bindparam("loan_id"))
+
+
 def load_payment_facts(conn: Connection, loan_id: str) -> list[PaymentFact]:
     rows = conn.execute(_PAYMENT_FACTS, {"loan_id": loan_id})
     return [PaymentFact(r.payment_id, r.paid_on, r.amount_minor) for r in rows]
@@ -300,12 +306,9 @@ def _case(row: object) -> Case:
     )
 
 
-# Statements made once where a payment or a contact outcome runs them one borrower or loan
-# at a time: building a statement and its cache key cost more than SQLite's answer.
+#: Made once, like `_PAYMENT_FACTS`: a payment reconciles its borrower's case through this.
 _OPEN_CASES_OF = select(cases).where(cases.c.borrower_id.in_(bindparam("ids", expanding=True)),
                                      cases.c.status == "open")
-_PAYMENT_FACTS = select(payments.c.payment_id, payments.c.paid_on, payments.c.amount_minor).where(
-    payments.c.loan_id == bindparam("loan_id"))
 
 
 def load_open_cases(conn: Connection, borrower_ids: Iterable[str]) -> dict[str, Case]:
