@@ -161,13 +161,19 @@ class Templates:
         assert name is not None
         return name
 
+    def _server(self) -> str:
+        """The server's URL; only asked once the template exists, so PostgreSQL is there."""
+        assert self.postgres_status.url is not None
+        return self.postgres_status.url
+
     def _start_copy(self, template: str) -> None:
         name = f"fd_{uuid.uuid4().hex}"
         self._next_name, self._next_error = name, None
+        base = self._server()
 
         def copy() -> None:
             try:
-                _copy_database(self.postgres_status.require(), template, name)
+                _copy_database(base, template, name)
             except BaseException as exc:  # handed to the test that takes this copy
                 self._next_error = exc
 
@@ -176,8 +182,7 @@ class Templates:
 
     def drop_later(self, name: str) -> None:
         """Drop a test's database in the background."""
-        base = self.postgres_status.require()
-        thread = threading.Thread(target=_drop_database, args=(base, name), daemon=True,
+        thread = threading.Thread(target=_drop_database, args=(self._server(), name), daemon=True,
                                   name="drop-test-database")
         thread.start()
         self._drops = [t for t in self._drops if t.is_alive()] + [thread]
@@ -186,7 +191,7 @@ class Templates:
         if self._next_copy is not None:
             self._next_copy.join()
             if self._next_error is None and self._next_name is not None:
-                _drop_database(self.postgres_status.require(), self._next_name)
+                _drop_database(self._server(), self._next_name)
         for thread in self._drops:
             thread.join()
         if self.postgres_name is not None and self.postgres_status.url is not None:
