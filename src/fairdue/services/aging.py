@@ -6,7 +6,9 @@ loans with something past due and every borrower with an open case in a range of
 inside the partition's own transaction. The rules are the domain's (ledger, cases); this
 module reads the partition in a few queries and writes it back in bulk. Reading and working
 out (`plan_aging`) write nothing, so on SQLite helper processes can age shares of the
-partition from the committed books while the one writer applies them (`apply_aging`).
+partition from the committed books while the one writer saves each share's rows as it
+comes (`save_aging_rows`) and records their events and bucket moves in shard order
+(`record_aging`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from fairdue.adapters.db.ledger_repo import (
     load_overdue_ledgers,
     load_partition_open_cases,
     save_aged_loans,
+    save_case_rows,
     save_penalties,
 )
 from fairdue.bootstrap import App
@@ -32,7 +35,7 @@ from fairdue.domain.cases import Arrears, LoanArrears
 from fairdue.domain.events import DomainEvent, InstallmentMissed, LoanBucketChanged
 from fairdue.domain.money import Money
 from fairdue.domain.relief import accrue
-from fairdue.services.arrears import CaseWrites, plan_case_changes, save_case_writes
+from fairdue.services.arrears import CaseWrites, plan_case_changes
 from fairdue.services.relief import partition_freezes
 from fairdue.services.unit_of_work import UnitOfWork
 
@@ -54,14 +57,6 @@ class AgingWrites:
     events: list[DomainEvent] = field(default_factory=list)
     cases: CaseWrites = field(default_factory=CaseWrites)
 
-    def extend(self, other: AgingWrites) -> None:
-        """Add another shard range's aging (ranges are disjoint: nothing is in both)."""
-        self.loans_touched += other.loans_touched
-        self.penalties += other.penalties
-        self.states += other.states
-        self.moves += other.moves
-        self.events += other.events
-        self.cases.extend(other.cases)
 
 
 def age_partition(uow: UnitOfWork, app: App, day: date, shard_from: int, shard_to: int
@@ -135,15 +130,28 @@ def plan_aging(conn: Connection, app: App, day: date, shard_from: int, shard_to:
 
 def apply_aging(uow: UnitOfWork, writes: AgingWrites) -> None:
     """Write one or more shard ranges' aging in the writer's transaction."""
-    conn = uow.connection
-    uow.record(writes.events)
+    save_aging_rows(uow.connection, writes)
+    record_aging(uow, writes)
+
+
+def save_aging_rows(conn: Connection, writes: AgingWrites) -> None:
+    """The rows a shard range's aging changes in place: penalties, loans' aged state,
+    cases. They depend on nothing another range writes, so ranges may go in any order."""
     # In key order, so that consecutive updates find their rows on pages just visited.
     writes.penalties.sort(key=_penalty_key)
     writes.states.sort(key=_state_key)
     save_penalties(conn, writes.penalties)
     save_aged_loans(conn, writes.states)
-    add_bucket_rows(conn, writes.moves)
-    save_case_writes(uow, writes.cases)
+    save_case_rows(conn, writes.cases.rows)
+
+
+def record_aging(uow: UnitOfWork, writes: AgingWrites) -> None:
+    """What a shard range's aging adds to the record, numbered in the order written: the
+    loans' and cases' events and the bucket history. Recorded range by range in shard
+    order, they are numbered the same whichever order the ranges' rows were saved in."""
+    uow.record(writes.events)
+    add_bucket_rows(uow.connection, writes.moves)
+    uow.record(writes.cases.events)
 
 
 _penalty_key = operator.itemgetter(1, 2)

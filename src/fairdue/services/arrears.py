@@ -72,13 +72,6 @@ class CaseWrites:
     events: list[DomainEvent] = field(default_factory=list)
     changes: CaseChanges = CaseChanges()
 
-    def extend(self, other: CaseWrites) -> None:
-        """Add another set of borrowers' changes (no borrower is in both)."""
-        self.rows.extend(other.rows)
-        self.events += other.events
-        mine, theirs = self.changes, other.changes
-        self.changes = CaseChanges(mine.opened + theirs.opened, mine.cured + theirs.cured,
-                                   mine.updated + theirs.updated)
 
 
 def plan_case_changes(

@@ -19,8 +19,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -32,8 +32,14 @@ from fairdue.adapters.db.tables import daily_run_partitions, daily_runs
 from fairdue.bootstrap import App, build_app
 from fairdue.clock import Clock
 from fairdue.errors import InvalidInput
-from fairdue.services.aging import AgingWrites, age_partition, apply_aging, plan_aging
-from fairdue.services.decide import Planned, merge_planned, plan_decisions, write_decisions
+from fairdue.services.aging import (
+    AgingWrites,
+    age_partition,
+    plan_aging,
+    record_aging,
+    save_aging_rows,
+)
+from fairdue.services.decide import Planned, plan_decisions, write_decisions
 from fairdue.services.plans import settle_plans
 from fairdue.services.promises import settle_promises
 from fairdue.services.sharding import partition_ranges
@@ -362,14 +368,23 @@ def _age(uow: UnitOfWork, app: App, day: date, shard_from: int, shard_to: int,
     if helpers is None:
         figures = age_partition(uow, app, day, shard_from, shard_to)
     else:
-        ranges = helpers.split(shard_from, shard_to)
-        theirs = helpers.plan_aging(day, ranges[1:])
-        writes = plan_aging(uow.connection, app, day, *ranges[0])
-        for share in theirs:
-            writes.extend(share.result())
-        apply_aging(uow, writes)
-        changes = writes.cases.changes
-        figures = (writes.loans_touched, changes.opened, changes.cured)
+        shares: dict[int, AgingWrites] = {}
+
+        def write(share: int, writes: AgingWrites) -> None:
+            save_aging_rows(uow.connection, writes)
+            shares[share] = writes
+
+        helpers.pipeline(shard_from, shard_to,
+                         lambda a, b: helpers.plan_aging(day, a, b),
+                         lambda a, b: plan_aging(uow.connection, app, day, a, b), write)
+        touched = opened = cured = 0
+        for share in sorted(shares):
+            writes = shares[share]
+            record_aging(uow, writes)
+            touched += writes.loans_touched
+            opened += writes.cases.changes.opened
+            cured += writes.cases.changes.cured
+        figures = (touched, opened, cured)
     settle_promises(uow, day, shard_from, shard_to, settings=app.settings)
     settle_plans(uow, day, shard_from, shard_to, settings=app.settings)
     return figures
@@ -380,12 +395,18 @@ def _decide_and_complete(uow: UnitOfWork, app: App, day: date, partition_no: int
                          helpers: Helpers | None) -> tuple[int, int, int]:
     """The deciding half of a partition, then its completion mark, and commit."""
     now = app.clock.now()
-    ranges = helpers.split(shard_from, shard_to) if helpers else [(shard_from, shard_to)]
-    theirs = helpers.plan_decisions(day, ranges[1:], now, app.strategy.policy.version
-                                    ) if helpers else []
-    parts = [plan_decisions(uow.connection, app.strategy, day, *ranges[0], now=now)]
-    parts += [share.result() for share in theirs]
-    write_decisions(uow, app.strategy, merge_planned(parts), day, now=now)
+    strategy = app.strategy
+
+    def write(_share: int, planned: Planned) -> None:
+        write_decisions(uow, strategy, planned, day, now=now)
+
+    if helpers is None:
+        write(0, plan_decisions(uow.connection, strategy, day, shard_from, shard_to, now=now))
+    else:
+        helpers.pipeline(shard_from, shard_to,
+                         lambda a, b: helpers.plan_decisions(day, a, b, now, strategy.policy.version),
+                         lambda a, b: plan_decisions(uow.connection, strategy, day, a, b, now=now),
+                         write)
     # Field visits: the day's proposals become candidates, visits of cases closed some
     # other way are called off, and tomorrow's appointments get their reminder.
     follow_visits(uow, day, shard_from, shard_to, now=app.clock.now())
@@ -428,15 +449,59 @@ def _hold_partition(uow: UnitOfWork, day: date, partition_no: int, worker: str |
 # ----- helper processes beside the one SQLite writer -------------------------------------
 
 
-class Helpers:
-    """Processes that read the committed books and work out a share of each partition's
-    aging and decisions (the pure half of the run: ledgers, cases, facts, the policy and
-    the guard) while this process works out its own share and then writes them all: SQLite
-    has one writer, but reading and deciding can use the other cores.
+def split_shares(shard_from: int, shard_to: int, shares: int) -> list[tuple[int, int]]:
+    """The shard range in at most `shares` contiguous, nearly equal shares, in shard order."""
+    size = shard_to - shard_from + 1
+    count = max(1, min(size, shares))
+    bounds = [shard_from + size * k // count for k in range(count + 1)]
+    return [(bounds[k], bounds[k + 1] - 1) for k in range(count)]
 
-    Each share is a range of shards; the helpers read in transactions of their own while
-    this process holds the write lock, so no commit can come between what they read and
-    what it writes."""
+
+def pipeline(shares: Sequence[tuple[int, int]], helpers: int,
+             there: Callable[[int, int], Future[_T]], here: Callable[[int, int], _T],
+             write: Callable[[int, _T], None]) -> None:
+    """Work out every share, by `helpers` helper processes (`there`) from the front and by
+    this process (`here`) from the back whenever no share is ready to write, and `write`
+    each, with its number in shard order, as soon as it is ready.
+
+    So the writing, which only this process can do, overlaps the helpers' work instead of
+    following it, and neither core waits for long. The order of writing varies with
+    timing: what must be numbered in order, the caller records by share number afterwards.
+    A helper's error is raised here, at the latest when its share would be written."""
+    handed: dict[int, Future[_T]] = {}
+    front, back = 0, len(shares)
+    while handed or front < back:
+        # Keep every helper busy with one share and the next one queued.
+        while front < back and sum(not f.done() for f in handed.values()) < 2 * helpers:
+            handed[front] = there(*shares[front])
+            front += 1
+        ready = [n for n, f in handed.items() if f.done()]
+        for n in ready:
+            write(n, handed.pop(n).result())
+        if ready:
+            continue
+        if front < back:
+            back -= 1
+            write(back, here(*shares[back]))
+        else:
+            wait(handed.values(), return_when=FIRST_COMPLETED)
+
+
+class Helpers:
+    """Processes that read the committed books and work out shares of each partition's
+    aging and decisions (the pure half of the run: ledgers, cases, facts, the policy and
+    the guard) while this process writes: SQLite has one writer, but reading and deciding
+    can use the other cores. A partition is cut into `SHARES_PER_PROCESS` shares
+    (contiguous shard ranges) per process, worked out and written by `pipeline`.
+
+    The helpers read in transactions of their own while this process holds the write lock,
+    so no commit can come between what they read and what it writes; the shares are
+    disjoint, so what this process has written of one share changes nothing another reads."""
+
+    #: Enough shares that the writer always has one to write while the helpers work out
+    #: the next, and that the last one leaves the other core idle only briefly; few enough
+    #: that each is worth its queries (a dozen or so per share).
+    SHARES_PER_PROCESS = 8
 
     def __init__(self, settings: Settings, clock: Clock, count: int) -> None:
         self.count = count
@@ -444,22 +509,21 @@ class Helpers:
             max_workers=count, mp_context=multiprocessing.get_context("spawn"),
             initializer=_helper_start, initargs=(settings, clock))
 
-    def split(self, shard_from: int, shard_to: int) -> list[tuple[int, int]]:
-        """The partition's shards in `count` + 1 contiguous shares, this process's first."""
-        shares = self.count + 1
-        size = shard_to - shard_from + 1
-        bounds = [shard_from + size * k // shares for k in range(shares + 1)]
-        return [(bounds[k], bounds[k + 1] - 1) for k in range(shares)
-                if bounds[k + 1] > bounds[k]]
+    def pipeline(self, shard_from: int, shard_to: int,
+                 there: Callable[[int, int], Future[_T]], here: Callable[[int, int], _T],
+                 write: Callable[[int, _T], None]) -> None:
+        """`pipeline` over this partition's shares."""
+        shares = split_shares(shard_from, shard_to, self.SHARES_PER_PROCESS * (self.count + 1))
+        pipeline(shares, self.count, there, here, write)
 
-    def plan_aging(self, day: date, ranges: list[tuple[int, int]]) -> list[Future[AgingWrites]]:
-        return [self._pool.submit(_helper_plan_aging, day, a, b) for a, b in ranges]
+    def plan_aging(self, day: date, shard_from: int, shard_to: int) -> Future[AgingWrites]:
+        return self._pool.submit(_helper_plan_aging, day, shard_from, shard_to)
 
-    def plan_decisions(self, day: date, ranges: list[tuple[int, int]], now: datetime,
-                       policy_version: str) -> list[Future[Planned]]:
-        """Each share decided by the policy `policy_version`, the writer's."""
-        return [self._pool.submit(_helper_plan_decisions, day, a, b, now, policy_version)
-                for a, b in ranges]
+    def plan_decisions(self, day: date, shard_from: int, shard_to: int, now: datetime,
+                       policy_version: str) -> Future[Planned]:
+        """A share decided by the policy `policy_version`, the writer's."""
+        return self._pool.submit(_helper_plan_decisions, day, shard_from, shard_to, now,
+                                 policy_version)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -559,3 +623,4 @@ def _report_progress(app: App, first: date, through: date, progress: Progress) -
         ).all()
     for day, total, completed in rows:
         progress(day, int(completed or 0), int(total))
+

@@ -8,17 +8,15 @@ proposals together. A refused action is kept, blocked, with the rules that refus
 the sentence a borrower would understand: the refusal is evidence too.
 
 Reading and deciding (`plan_decisions`) write nothing, so on SQLite helper processes can
-decide shares of the partition from the committed books; the one writer then writes every
-share (`merge_planned`, `write_decisions`).
+decide shares of the partition from the committed books; the one writer writes each share
+as it comes (`write_decisions`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import heapq
 import json
-import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -178,25 +176,6 @@ def write_decisions(uow: UnitOfWork, strategy: Strategy, planned: Planned, day: 
     repo.insert_rows(conn, contacts, CONTACT_COLUMNS, planned.contacts)
     repo.assign_variants(conn, planned.assignments)
     repo.mark_planned(conn, list(dict.fromkeys(planned.planned)), day)
-
-
-def merge_planned(parts: Sequence[Planned]) -> Planned:
-    """Shard ranges' decisions as one, in case id order, as one range would give them (each
-    part is in case id order already; the ranges share no case)."""
-    if len(parts) == 1:
-        return parts[0]
-    case_of = operator.itemgetter(1)
-    out = Planned()
-    out.decisions = list(heapq.merge(*(p.decisions for p in parts), key=case_of))
-    out.contacts = list(heapq.merge(*(p.contacts for p in parts), key=case_of))
-    out.assignments = list(heapq.merge(*(p.assignments for p in parts),
-                                       key=operator.itemgetter("case_id")))
-    # The channels each allowed contact plans, as `decide_cases` lists them.
-    out.planned = [(c[2], c[4]) for c in out.contacts if c[9] != "blocked"]
-    for part in parts:
-        for name in ("decisions", "scheduled", "queued", "proposed", "blocked"):
-            setattr(out.tally, name, getattr(out.tally, name) + getattr(part.tally, name))
-    return out
 
 
 def decide_cases(strategy: Strategy, day: date, now: datetime, inputs: CaseInputs, *,

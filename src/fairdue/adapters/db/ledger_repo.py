@@ -383,10 +383,6 @@ class CaseRows:
     changed: list[tuple[object, ...]] = field(default_factory=list)
     followed: list[tuple[object, ...]] = field(default_factory=list)
 
-    def extend(self, other: CaseRows) -> None:
-        self.new += other.new
-        self.changed += other.changed
-        self.followed += other.followed
 
 
 def case_rows(new: Sequence[Case], changed: Sequence[Case], followed: Sequence[Case] = ()
