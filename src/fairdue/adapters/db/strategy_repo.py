@@ -89,20 +89,26 @@ def open_cases(conn: Connection, shard_from: int, shard_to: int) -> list[OpenCas
 
 _first = itemgetter(0)
 
+# The loans in arrears by the range of ix_loans_due_shard the daily run ages them by. On
+# SQLite the group is `+l.borrower_id`, which keeps its planner (it has no statistics) from
+# walking every loan by ix_loans_borrower_id to have the groups in order: for one share
+# of a day at 1,000,000 loans that read all of them, 0.2-0.5 s against 0.05 s.
 _PRINCIPAL_SQL = """
 SELECT l.borrower_id, SUM(i.principal_minor - i.principal_paid_minor)
 FROM loans l JOIN installments i ON i.loan_id = l.loan_id
 WHERE l.next_unpaid_due_on < ? AND l.shard >= ? AND l.shard <= ?
-GROUP BY l.borrower_id
+GROUP BY {group}
 """
+_PRINCIPAL_GROUP = {"sqlite": "+l.borrower_id"}
 
 
 def principal_outstanding(conn: Connection, shard_from: int, shard_to: int, day: date
                           ) -> dict[str, int]:
     """Unpaid principal of the loans in arrears (an installment due before `day` unpaid) of
     the shard range's borrowers: the same index range the daily run ages loans by."""
+    sql = _PRINCIPAL_SQL.format(group=_PRINCIPAL_GROUP.get(conn.dialect.name, "l.borrower_id"))
     return {r[0]: int(r[1] or 0)
-            for r in fetch(conn, _PRINCIPAL_SQL, (_bind_date(conn, day), shard_from, shard_to))}
+            for r in fetch(conn, sql, (_bind_date(conn, day), shard_from, shard_to))}
 
 
 #: Borrower ids per IN list: well under SQLite's and PostgreSQL's parameter limits.
