@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,9 +12,10 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, insert, inspect, text
+from sqlalchemy import Connection, Engine, insert, inspect, text
 from sqlalchemy.exc import IntegrityError
 
+from fairdue.adapters.audit import append_audit, verify_audit
 from fairdue.adapters.db.engine import make_engine, redact
 from fairdue.adapters.db.migrate import (
     alembic_config,
@@ -325,3 +326,42 @@ def test_installments_keep_every_row_when_clustered_on_their_key(empty_engine: E
     with pytest.raises(IntegrityError), empty_engine.begin() as conn:
         conn.execute(text("INSERT INTO installments (loan_id, seq, due_on, principal_minor,"
                           " interest_minor, fee_minor) VALUES ('L1', 1, '2026-02-01', 1, 0, 0)"))
+
+
+def test_the_audit_log_keeps_its_entries_and_stays_append_only_without_the_hash_index(
+    empty_engine: Engine,
+) -> None:
+    """Migration 0013 drops the unique index on audit_log.hash (a rebuild of the table on
+    SQLite): the entries are as they were, the chain verifies, and an entry still cannot be
+    changed or removed."""
+    at = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
+    with empty_engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0012")
+        for n in range(3):
+            append_audit(conn, at=at, actor="system", action="Tested", subject=f"S{n}",
+                         details={"n": n})
+        before = conn.execute(text("SELECT * FROM audit_log ORDER BY seq")).all()
+        assert _hash_is_unique(conn)
+
+    assert upgrade(empty_engine) == ("0012", head_revision())
+
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT * FROM audit_log ORDER BY seq")).all() == before
+        assert verify_audit(conn).ok
+        assert not _hash_is_unique(conn)
+    assert _differences(empty_engine) == []
+    for statement in ("UPDATE audit_log SET actor = 'someone' WHERE seq = 2",
+                      "DELETE FROM audit_log WHERE seq = 3"):
+        with pytest.raises(Exception, match="append-only"), empty_engine.begin() as conn:
+            conn.execute(text(statement))
+    with empty_engine.begin() as conn:  # and the chain goes on from where it was
+        append_audit(conn, at=at, actor="system", action="Tested", subject="S3", details={})
+        assert verify_audit(conn).ok
+        assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == 4
+
+
+def _hash_is_unique(conn: Connection) -> bool:
+    found = inspect(conn)
+    return any(c["column_names"] == ["hash"] for c in found.get_unique_constraints("audit_log")
+               ) or any(i["unique"] and i["column_names"] == ["hash"]
+                        for i in found.get_indexes("audit_log"))

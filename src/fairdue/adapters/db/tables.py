@@ -21,7 +21,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
     text,
 )
 
@@ -217,8 +216,9 @@ audit_log = Table(
     Column("subject", String(64), nullable=False),
     Column("details", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
+    # Not unique by constraint: each hash covers its own seq, so no two can be equal, and a
+    # unique index on a random key cost a page write per entry (migration 0013).
     Column("hash", String(64), nullable=False),
-    UniqueConstraint("hash"),
 )
 
 import_batches = Table(
