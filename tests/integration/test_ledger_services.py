@@ -564,13 +564,13 @@ def test_handlers_see_events_only_after_commit_and_never_after_a_rollback(
     for kind in (CaseOpened, CaseCured, PaymentPosted):
         books.bus.subscribe(kind, on_event)
 
-    real = aging.save_case_writes
+    real = aging.record_aging
 
     def failing(*args: Any, **kwargs: Any) -> Any:
         real(*args, **kwargs)  # the cases written and their events recorded, then a failure
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(aging, "save_case_writes", failing)
+    monkeypatch.setattr(aging, "record_aging", failing)
     with pytest.raises(RuntimeError, match="disk full"):
         run_days(books, through=D11)
     assert seen == []
