@@ -113,8 +113,9 @@ def _holder(client: httpx.Client, workers: list[int]) -> int:
     """The worker process holding the client's open connection (read from /proc)."""
     answer = client.get("/login")
     assert answer.status_code == 200
-    port = answer.extensions["network_stream"].get_extra_info("socket").getsockname()[1]
-    inode = _socket_inode(port)
+    sock = answer.extensions["network_stream"].get_extra_info("socket")
+    port = sock.getsockname()[1]
+    inode = _socket_inode(port, sock.getpeername()[1])
     for pid in workers:
         for fd in Path(f"/proc/{pid}/fd").iterdir():
             try:
@@ -125,14 +126,18 @@ def _holder(client: httpx.Client, workers: list[int]) -> int:
     raise AssertionError(f"no worker holds the connection from port {port}")
 
 
-def _socket_inode(client_port: int) -> str:
-    """The inode of the server side of the connection from `client_port` (/proc/net/tcp)."""
+def _socket_inode(client_port: int, server_port: int) -> str:
+    """The inode of the server side of the open connection from `client_port` to
+    `server_port` (/proc/net/tcp). An earlier connection that used the same client port
+    may linger in TIME_WAIT, owned by no process (inode 0): that one is not it."""
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
-            if int(fields[2].rsplit(":", 1)[1], 16) == client_port:   # remote: the client
-                return fields[9]
-    raise AssertionError(f"no connection from port {client_port}")
+            local, remote, inode = fields[1], fields[2], fields[9]
+            if (int(remote.rsplit(":", 1)[1], 16) == client_port
+                    and int(local.rsplit(":", 1)[1], 16) == server_port and inode != "0"):
+                return inode
+    raise AssertionError(f"no open connection from port {client_port} to port {server_port}")
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")

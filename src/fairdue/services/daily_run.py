@@ -623,4 +623,3 @@ def _report_progress(app: App, first: date, through: date, progress: Progress) -
         ).all()
     for day, total, completed in rows:
         progress(day, int(completed or 0), int(total))
-
