@@ -9,7 +9,9 @@ Several processes can share one date (on PostgreSQL): each claims a pending part
 a short transaction of its own (`FOR UPDATE SKIP LOCKED`), runs it in another that holds
 the partition's row lock until commit, and the process that finds every partition
 completed completes the date. A claim older than the lease belongs to a worker that died
-before it locked its partition, and is taken over. On SQLite one process does it all.
+before it locked its partition, and is taken over. On SQLite one process writes
+everything; helper processes beside it can work out shares of each partition from the
+committed books while it writes the shares already worked out (`Helpers`, `pipeline`).
 """
 
 from __future__ import annotations
