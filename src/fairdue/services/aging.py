@@ -58,7 +58,6 @@ class AgingWrites:
     cases: CaseWrites = field(default_factory=CaseWrites)
 
 
-
 def age_partition(uow: UnitOfWork, app: App, day: date, shard_from: int, shard_to: int
                   ) -> tuple[int, int, int]:
     """The day's change to the loans and cases of one shard range, inside `uow`."""

@@ -73,7 +73,6 @@ class CaseWrites:
     changes: CaseChanges = CaseChanges()
 
 
-
 def plan_case_changes(
     arrears: Mapping[str, Arrears],
     open_cases: Mapping[str, Case],

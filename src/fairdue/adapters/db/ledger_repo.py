@@ -384,7 +384,6 @@ class CaseRows:
     followed: list[tuple[object, ...]] = field(default_factory=list)
 
 
-
 def case_rows(new: Sequence[Case], changed: Sequence[Case], followed: Sequence[Case] = ()
               ) -> CaseRows:
     def values(case: Case) -> tuple[object, ...]:
