@@ -4,12 +4,13 @@ the same result, on SQLite and on PostgreSQL alike."""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
+from fairdue.adapters.db.strategy_repo import utc
 from fairdue.adapters.db.tables import (
     cases,
     contact_attempts,
@@ -81,11 +82,8 @@ def _run(db_url: str, folder: Path, config: SimulationConfig = CONFIG
 
 
 def _in_utc(value: Any) -> Any:
-    """A timestamp as the same UTC wall time whichever database returned it (PostgreSQL's
-    carry their zone, SQLite's are naive UTC)."""
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
+    """A timestamp as the same aware UTC time whichever database returned it."""
+    return utc(value) if isinstance(value, datetime) else value
 
 
 def test_same_seed_same_result_on_either_database(sqlite_and_other_url: tuple[str, str],
